@@ -1,0 +1,1 @@
+"""The `fedmeki` command line: thin Typer commands over the fedmeki_* packages."""

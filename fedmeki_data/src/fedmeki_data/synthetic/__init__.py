@@ -1,0 +1,1 @@
+"""Synthetic, learnable stand-ins for the eight FedMEKI data sources."""

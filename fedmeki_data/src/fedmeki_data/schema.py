@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
-
-from datasets import Array2D, ClassLabel, Features, Image, Value
+from typing import TYPE_CHECKING, Literal
 
 from fedmeki_data.tasks import BINARY_LABELS, TaskSpec, get_task
+
+if TYPE_CHECKING:
+    import datasets
 
 ECG_SAMPLING_RATE = 100
 """Hz; PTB-XL's ``records100`` rate."""
@@ -137,6 +138,8 @@ CLINICAL_VARIABLE_NAMES: tuple[str, ...] = tuple(variable.name for variable in C
 
 
 def _modality_feature(modality: str):
+    from datasets import Array2D, Image
+
     return {
         "image": Image(),
         "ecg": Array2D(shape=(ECG_SAMPLES, len(ECG_LEADS)), dtype="float32"),
@@ -144,7 +147,7 @@ def _modality_feature(modality: str):
     }[modality]
 
 
-def task_features(task: str | TaskSpec) -> Features:
+def task_features(task: str | TaskSpec) -> datasets.Features:
     """Return the ``datasets.Features`` of a task, columns in contract order.
 
     Parameters
@@ -159,6 +162,9 @@ def task_features(task: str | TaskSpec) -> Features:
         12), float32)`` in millivolts, time first; ``clinical``: ``Array2D((None, V), float32)``, one row
         per hour, NaN = not measured), ``question, answer``, and ``label`` for binary tasks.
     """
+    # Imported here: `datasets` takes a second to import, and the CLI's quick commands never need it.
+    from datasets import ClassLabel, Features, Value
+
     spec = task if isinstance(task, TaskSpec) else get_task(task)
     columns = {"id": Value("string"), "client_id": Value("int32"), "site": Value("string")}
     for modality in spec.modalities:

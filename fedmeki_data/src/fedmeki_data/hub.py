@@ -1,0 +1,302 @@
+"""Dataset folders in the Hugging Face Hub layout: write them atomically, load them, publish them.
+
+A folder holds one config per task, ``<task>/<split>-0000i-of-0000n.parquet`` shards, a ``README.md``
+card whose YAML ``configs:`` block maps splits to files (no loading script), and
+``fedmeki_manifest.json``. ``datasets.load_dataset(folder, task)`` reads it as it is; so does the Hub.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from fedmeki_data import __version__
+from fedmeki_data.card import render_card
+from fedmeki_data.errors import DatasetNotFoundError, OutputExistsError, PublishRefusedError, UnknownTaskError
+from fedmeki_data.manifest import (
+    FORMAT_VERSION, MANIFEST_NAME, fingerprint, hash_files, read_manifest, verify_files, write_manifest,
+)
+from fedmeki_data.schema import check_split_name, split_names, task_features
+from fedmeki_data.tasks import TaskSpec
+
+logger = logging.getLogger(__name__)
+
+MAX_SHARD_BYTES = 500 * 1024 * 1024
+_ROW_GROUP_SIZE = 128
+_REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+class DatasetWriter:
+    """Write a dataset folder task by task; the folder appears only when every task is written.
+
+    Everything goes to a hidden temporary sibling of ``out``, which replaces ``out`` in one rename at
+    the end; on any error the temporary folder is removed and ``out`` is left as it was.
+
+    Parameters
+    ----------
+    out : Path
+        Destination folder.
+    build : Mapping
+        Build metadata for the manifest and card: ``pretty_name``, ``description``, ``license``, ``tags``
+        and what produced the data (builder, size, seed, ...).
+    partition : Mapping
+        The requested partition configuration.
+    overwrite : bool, default=False
+        Replace an existing FedMEKI dataset folder at ``out``.
+
+    Examples
+    --------
+    >>> with DatasetWriter(out, build=build, partition=config.to_dict()) as writer:  # doctest: +SKIP
+    ...     writer.add_task(spec, dataset, assignment_split, source="synthetic", ...)
+    """
+
+    def __init__(self, out: Path, *, build: Mapping, partition: Mapping, overwrite: bool = False) -> None:
+        self.out = Path(out)
+        _check_output(self.out, overwrite=overwrite)
+        self._build, self._partition = dict(build), dict(partition)
+        self._tasks: dict[str, dict] = {}
+        self._staging: Path | None = None
+
+    def __enter__(self) -> DatasetWriter:
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self._staging = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", dir=self.out.parent))
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        try:
+            if exc_type is None:
+                self._finish()
+        finally:
+            if self._staging is not None and self._staging.exists():
+                shutil.rmtree(self._staging)
+
+    def add_task(self, task: TaskSpec, data: datasets.Dataset, split: np.ndarray, *, source: str, license: str,
+                 credentialed: bool, citation: str, n_clients: int) -> None:
+        """Write one task's splits.
+
+        Parameters
+        ----------
+        task : TaskSpec
+        data : datasets.Dataset
+            All records of the task, with exactly ``task_features(task)``.
+        split : ndarray of str
+            Split name of each record (from :func:`fedmeki_data.partition.partition` for training tasks).
+        source, license, citation : str
+            Provenance recorded in the manifest and card.
+        credentialed : bool
+            Whether the data comes from a credentialed source (refused by open pushes).
+        n_clients : int
+            Number of client splits (0 for validation tasks).
+        """
+        if data.features != task_features(task):
+            raise ValueError(f"{task.id}: columns {list(data.features)} do not match the dataset contract")
+        names = split_names(task, n_clients)
+        unknown = set(split.tolist()) - set(names)
+        if unknown:
+            raise ValueError(f"{task.id}: unexpected split names {sorted(unknown)}; expected {names}")
+        folder = self._staging / task.id
+        folder.mkdir()
+        splits = {}
+        for name in names:
+            rows = data.data.table.take(pa.array(np.flatnonzero(split == name)))
+            _write_split(rows, folder, check_split_name(name))
+            splits[name] = _split_summary(rows, task)
+        self._tasks[task.id] = {
+            "role": task.role, "source": source, "license": license, "credentialed": credentialed,
+            "citation": citation, "n_clients": n_clients, "splits": splits,
+        }
+        logger.info("wrote %s: %s", task.id, {name: info["rows"] for name, info in splits.items()})
+
+    def _finish(self) -> None:
+        files = hash_files(self._staging, self._staging.rglob("*.parquet"))
+        for task_id, entry in self._tasks.items():
+            entry["fingerprint"] = fingerprint(files, prefix=f"{task_id}/")
+        manifest = {
+            "format_version": FORMAT_VERSION, "fedmeki_version": __version__, "build": self._build,
+            "partition": self._partition, "tasks": self._tasks, "files": files, "fingerprint": fingerprint(files),
+        }
+        write_manifest(self._staging, manifest)
+        (self._staging / "README.md").write_text(render_card(manifest), encoding="utf-8")
+        _replace(self._staging, self.out)
+        self._staging = None
+        self.manifest = manifest
+
+
+def resolve_dataset(path_or_repo: str | Path, *, revision: str | None = None,
+                    cache_dir: str | Path | None = None) -> Path:
+    """Return a local folder for a dataset folder path or a Hub dataset repo id.
+
+    A repo id is resolved with ``huggingface_hub.snapshot_download``, which uses the local cache and
+    works offline (``HF_HUB_OFFLINE=1``) once the snapshot is there.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        If the path does not exist and the repo cannot be resolved.
+    """
+    path = Path(path_or_repo).expanduser()
+    if path.is_dir():
+        return path
+    if path.exists() or not _REPO_ID.match(str(path_or_repo)):
+        raise DatasetNotFoundError(
+            f"No dataset folder at {path_or_repo}.",
+            hint="pass a folder built by 'fedmeki data demo' or a Hub repo id such as org/name",
+        )
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(str(path_or_repo), repo_type="dataset", revision=revision,
+                                      cache_dir=cache_dir))
+    except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as error:
+        raise DatasetNotFoundError(
+            f"Cannot resolve dataset repo {path_or_repo!r}: {str(error).splitlines()[0]}",
+            hint="check the repo id and your network, or with HF_HUB_OFFLINE=1 download it once first",
+        ) from None
+
+
+def load_task(path_or_repo: str | Path, task: str, split: str | None = None, *, revision: str | None = None,
+              cache_dir: str | Path | None = None) -> datasets.Dataset | datasets.DatasetDict:
+    """Load one task (config) of a FedMEKI dataset from a local folder or a Hub repo.
+
+    Parameters
+    ----------
+    path_or_repo : str or Path
+        Dataset folder, or Hub dataset repo id (``org/name``).
+    task : str
+        Task id (config name).
+    split : str or None, default=None
+        One split (``client_0``, ``validation``, ``public``, ``test``), or None for all.
+    revision, cache_dir
+        Passed to ``snapshot_download`` for repo ids.
+
+    Raises
+    ------
+    UnknownTaskError
+        If the dataset has no such task or split.
+    """
+    folder = resolve_dataset(path_or_repo, revision=revision, cache_dir=cache_dir)
+    manifest = read_manifest(folder)
+    entry = manifest["tasks"].get(task)
+    if entry is None:
+        raise UnknownTaskError(
+            f"{path_or_repo} has no task {task!r}.", hint=f"it has: {', '.join(manifest['tasks'])}"
+        )
+    if split is not None and split not in entry["splits"]:
+        raise UnknownTaskError(
+            f"Task {task!r} of {path_or_repo} has no split {split!r}.", hint=f"it has: {', '.join(entry['splits'])}"
+        )
+    return datasets.load_dataset(str(folder), task, split=split)
+
+
+def push_dataset(folder: str | Path, repo_id: str, *, private: bool = False, gated: bool = False,
+                 dry_run: bool = False, api=None) -> list[str]:
+    """Upload a verified dataset folder to a Hub dataset repo.
+
+    Parameters
+    ----------
+    folder : str or Path
+        A folder written by :class:`DatasetWriter`.
+    repo_id : str
+        ``org/name``; created if missing.
+    private, gated : bool, default=False
+        Make the repo private, or gated with manual approval. A build with a credentialed source is
+        refused unless one of them is set.
+    dry_run : bool, default=False
+        Only check and return the files that would be uploaded.
+    api : huggingface_hub.HfApi, optional
+        The client to use (default: a new ``HfApi()``).
+
+    Returns
+    -------
+    list of str
+        The uploaded (or, with ``dry_run``, to-be-uploaded) relative paths.
+
+    Raises
+    ------
+    PublishRefusedError
+        If the build holds credentialed data and the repo would be public and ungated.
+    DatasetIntegrityError
+        If a file does not match the manifest.
+    """
+    folder = Path(folder)
+    if not _REPO_ID.match(repo_id):
+        raise DatasetNotFoundError(f"{repo_id!r} is not a Hub repo id.", hint="use the form org/name")
+    manifest = read_manifest(folder)
+    verify_files(folder, manifest)
+    credentialed = [task_id for task_id, entry in manifest["tasks"].items() if entry["credentialed"]]
+    if credentialed and not (private or gated):
+        raise PublishRefusedError(
+            f"Refusing to publish credentialed data openly ({', '.join(credentialed)}).",
+            hint="push with --private or --gated, and only where the source's data use agreement allows it",
+        )
+    files = sorted([*manifest["files"], MANIFEST_NAME, "README.md"])
+    if dry_run:
+        return files
+    if api is None:
+        from huggingface_hub import HfApi
+
+        api = HfApi()
+    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+    if gated:
+        api.update_repo_settings(repo_id, repo_type="dataset", gated="manual")
+    api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=folder, allow_patterns=files,
+                      commit_message=f"FedMEKI dataset {manifest['fingerprint']}")
+    return files
+
+
+def _check_output(out: Path, *, overwrite: bool) -> None:
+    if not out.exists():
+        return
+    if not overwrite:
+        raise OutputExistsError(f"{out} already exists.", hint="pass --overwrite to replace it, or another --out")
+    if not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST_NAME).is_file()):
+        raise OutputExistsError(
+            f"{out} exists and is not a FedMEKI dataset folder; refusing to replace it.",
+            hint="choose an empty or new --out folder",
+        )
+
+
+def _replace(staging: Path, out: Path) -> None:
+    """Move ``staging`` to ``out``; an old ``out`` is moved aside first and removed only afterwards."""
+    if not out.exists():
+        staging.rename(out)
+        return
+    aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+    out.rename(aside / out.name)
+    staging.rename(out)
+    shutil.rmtree(aside)
+
+
+def _write_split(table: pa.Table, folder: Path, name: str) -> None:
+    n_shards = max(1, math.ceil(table.nbytes / MAX_SHARD_BYTES))
+    per_shard = math.ceil(table.num_rows / n_shards)
+    for index in range(n_shards):
+        pq.write_table(table.slice(index * per_shard, per_shard),
+                       folder / f"{name}-{index:05d}-of-{n_shards:05d}.parquet", row_group_size=_ROW_GROUP_SIZE)
+
+
+def _split_summary(table: pa.Table, task: TaskSpec) -> dict:
+    client_ids = pc.unique(table["client_id"]).to_pylist()
+    summary = {
+        "rows": table.num_rows,
+        "num_bytes": table.nbytes,
+        "client_id": client_ids[0] if len(client_ids) == 1 else -1,
+        "sites": sorted(site for site in pc.unique(table["site"]).to_pylist() if site),
+        "label_counts": {},
+    }
+    if task.is_binary:
+        counts = np.bincount(table["label"].to_numpy(), minlength=len(task.label_names))
+        summary["label_counts"] = {name: int(count) for name, count in zip(task.label_names, counts)}
+    return summary

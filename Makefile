@@ -23,6 +23,7 @@ demo: $(STAMP)
 	$(BIN)/fedmeki demo
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 -q
 
 clean:

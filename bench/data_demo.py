@@ -23,7 +23,8 @@ start = time.perf_counter()
 manifest = build_demo(sys.argv[1], size=sys.argv[2])
 seconds = time.perf_counter() - start
 rows = sum(info["rows"] for task in manifest["tasks"].values() for info in task["splits"].values())
-print(json.dumps({"seconds": seconds, "rows": rows, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "rows": rows, "peak_mib": peak_mib}))
 """
 
 

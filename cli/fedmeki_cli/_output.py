@@ -13,7 +13,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-
 _PIPE_WIDTH = 160  # rich assumes 80 columns when stdout is not a terminal; tables would wrap every cell
 
 

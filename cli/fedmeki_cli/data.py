@@ -24,18 +24,18 @@ ClientsOpt = Annotated[
     int | None, typer.Option("--clients", help="Number of clients (default 5; one per site for 'natural').")
 ]
 AlphaOpt = Annotated[float, typer.Option("--alpha", help="Dirichlet concentration for --partition dirichlet.")]
+MinSizeOpt = Annotated[int, typer.Option("--min-size", help="Smallest client shard --partition dirichlet accepts.")]
 TasksOpt = Annotated[
     list[str] | None, typer.Option("--tasks", help="Build only these task ids (repeat the option).")
 ]
 
 
-def make_demo(out: Path, *, size: str, partition: str, clients: int | None, alpha: float, seed: int,
-              tasks: list[str] | None, overwrite: bool, output: Output) -> dict:
+def make_demo(out: Path, *, size: str, config: PartitionConfig, tasks: list[str] | None, overwrite: bool,
+              output: Output) -> dict:
     """Build the demo dataset with progress bars and return its summary (shared with ``fedmeki demo``)."""
     from fedmeki_data.info import summarize
     from fedmeki_data.synthetic.demo import build_demo
 
-    config = PartitionConfig(scheme=partition, n_clients=clients, alpha=alpha, seed=seed)
     with output.progress() as progress:
         build_demo(out, size=size, partition_config=config, tasks=tasks, overwrite=overwrite, progress=progress)
     return summarize(out)
@@ -52,6 +52,7 @@ def demo(
     partition: PartitionOpt = "paper",
     clients: ClientsOpt = None,
     alpha: AlphaOpt = 0.5,
+    min_size: MinSizeOpt = 2,
     seed: SeedOpt = 42,
     tasks: TasksOpt = None,
     overwrite: OverwriteOpt = False,
@@ -59,8 +60,8 @@ def demo(
 ) -> None:
     """Generate the synthetic demo dataset (all eight tasks, offline) in the FedMEKI dataset contract."""
     output = Output(output_format)
-    summary = make_demo(out, size=size, partition=partition, clients=clients, alpha=alpha, seed=seed,
-                        tasks=tasks, overwrite=overwrite, output=output)
+    config = PartitionConfig(scheme=partition, n_clients=clients, alpha=alpha, min_size=min_size, seed=seed)
+    summary = make_demo(out, size=size, config=config, tasks=tasks, overwrite=overwrite, output=output)
     output.result(summary, render_summary)
 
 
@@ -121,8 +122,8 @@ def render_summary(console, summary) -> None:
         rows = [(split, info["client_id"] if info["client_id"] >= 0 else "", ", ".join(info["sites"]),
                  info["rows"], *(info["label_counts"][label] for label in labels))
                 for split, info in entry["splits"].items()]
-        console.print()
-        console.print(table(f"{task_id} ({entry['role']}, {entry['n_clients']} clients)",
-                            ["split", "client", "sites", "rows", *labels], rows))
+        clients = f"{entry['n_clients']} clients" if entry["n_clients"] else "test only"
+        console.print(f"\n[bold]{task_id}[/bold] ({entry['role']}, {clients})")
+        console.print(table(None, ["split", "client", "sites", "rows", *labels], rows))
     if "plot" in summary:
         console.print(f"\nPlot: {summary['plot']}")

@@ -42,6 +42,7 @@ def test_tasks_ls_in_both_formats():
 @pytest.mark.parametrize("args, message", [
     (["--tasks", "pneumonia"], "Unknown task 'pneumonia'"),
     (["--partition", "dirichlet", "--alpha", "0"], "alpha must be a finite number > 0"),
+    (["--partition", "dirichlet", "--min-size", "0"], "min_size must be >= 1"),
     (["--partition", "iid", "--clients", "500"], "Cannot give 500 clients"),
     (["--partition", "paper", "--clients", "3"], "paper partition has 5 clients"),
     (["--partition", "natural"], "needs natural sites"),
@@ -98,6 +99,7 @@ def test_top_level_demo_runs_and_reruns(tmp_path):
         result = run("demo", "--size", "tiny", "--out", tmp_path / "demo")
         assert result.returncode == 0, result.stderr
     assert "lung_opacity" in result.stdout and (tmp_path / "demo" / "data" / "fedmeki_manifest.json").exists()
+    assert (tmp_path / "demo" / "data_clients.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_debug_mode_shows_the_traceback(tmp_path):

@@ -44,7 +44,8 @@ def rhythm(lead: np.ndarray) -> tuple[float, float]:
     centred = lead - np.convolve(lead, np.ones(25) / 25, mode="same")
     threshold = 0.5 * np.abs(centred).max()
     peaks, last = [], -100
-    for i in np.flatnonzero((centred[1:-1] > centred[:-2]) & (centred[1:-1] >= centred[2:]) & (centred[1:-1] > threshold)):
+    middle = centred[1:-1]
+    for i in np.flatnonzero((middle > centred[:-2]) & (middle >= centred[2:]) & (middle > threshold)):
         if i - last >= 25:  # refractory period 250 ms
             peaks.append(i)
             last = i
@@ -88,7 +89,8 @@ def train_and_test(folder, task_id):
     if TASKS[task_id].role == "training":
         train = datasets.concatenate_datasets([splits[s] for s in splits if s.startswith("client_")])
         test = splits["test"]
-        return (features(task_id, train), np.asarray(train["label"]), features(task_id, test), np.asarray(test["label"]))
+        return (features(task_id, train), np.asarray(train["label"]),
+                features(task_id, test), np.asarray(test["label"]))
     x, y = features(task_id, splits["test"]), np.asarray(splits["test"]["label"])
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.5, stratify=y, random_state=0)
     return x_train, y_train, x_test, y_test

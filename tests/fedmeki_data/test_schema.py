@@ -4,7 +4,11 @@ import pytest
 from datasets import Array2D, ClassLabel, Image, Value
 
 from fedmeki_data.schema import (
-    CLINICAL_VARIABLE_NAMES, CLINICAL_VARIABLES, check_split_name, split_names, task_features,
+    CLINICAL_VARIABLE_NAMES,
+    CLINICAL_VARIABLES,
+    check_split_name,
+    split_names,
+    task_features,
 )
 from fedmeki_data.tasks import TASKS
 

@@ -5,7 +5,14 @@ from pydantic import ValidationError
 
 from fedmeki_data.errors import UnknownTaskError
 from fedmeki_data.tasks import (
-    BINARY_METRICS, GENERATION_METRICS, TASKS, TaskSpec, get_task, resolve_tasks, tasks_with_role, _build_registry,
+    BINARY_METRICS,
+    GENERATION_METRICS,
+    TASKS,
+    TaskSpec,
+    _build_registry,
+    get_task,
+    resolve_tasks,
+    tasks_with_role,
 )
 
 # The table of DESIGN.md: task id -> (role, modalities, main metric).

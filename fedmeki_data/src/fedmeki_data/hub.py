@@ -12,7 +12,7 @@ import math
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 import datasets
@@ -25,7 +25,13 @@ from fedmeki_data import __version__
 from fedmeki_data.card import render_card
 from fedmeki_data.errors import DatasetNotFoundError, OutputExistsError, PublishRefusedError, UnknownTaskError
 from fedmeki_data.manifest import (
-    FORMAT_VERSION, MANIFEST_NAME, fingerprint, hash_files, read_manifest, verify_files, write_manifest,
+    FORMAT_VERSION,
+    MANIFEST_NAME,
+    fingerprint,
+    hash_files,
+    read_manifest,
+    verify_files,
+    write_manifest,
 )
 from fedmeki_data.schema import check_split_name, split_names, task_features
 from fedmeki_data.tasks import TaskSpec

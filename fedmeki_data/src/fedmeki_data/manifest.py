@@ -33,7 +33,8 @@ def fingerprint(file_hashes: Mapping[str, str], prefix: str = "") -> str:
 
     Examples
     --------
-    >>> fingerprint({"a/x.parquet": "00", "b/y.parquet": "11"}) == fingerprint({"b/y.parquet": "11", "a/x.parquet": "00"})
+    >>> hashes = {"a/x.parquet": "00", "b/y.parquet": "11"}
+    >>> fingerprint(hashes) == fingerprint(dict(reversed(hashes.items())))
     True
     >>> fingerprint({"a/x.parquet": "00"}) == fingerprint({"a/x.parquet": "01"})
     False

@@ -86,7 +86,8 @@ class PartitionConfig:
                 hint="small alpha (0.1) gives strong label skew, large alpha (100) nearly IID shards",
             )
         if self.min_size < 1:
-            raise InvalidParameterError(f"min_size must be >= 1, got {self.min_size}.")
+            raise InvalidParameterError(f"min_size must be >= 1, got {self.min_size}.",
+                                        hint="pass --min-size 1 or more")
 
     def to_dict(self) -> dict:
         """The configuration as recorded in manifests (``n_clients`` resolved by the caller)."""

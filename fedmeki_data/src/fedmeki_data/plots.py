@@ -10,6 +10,7 @@ from fedmeki_data.errors import UsageError
 from fedmeki_data.tasks import get_task
 
 _COLORS = {"no": "#4C72B0", "yes": "#DD8452", "rows": "#8C8C8C"}
+_MIN_SLOTS = 8
 
 
 def plot_label_distribution(summary: Mapping, path: str | Path) -> Path:
@@ -59,6 +60,7 @@ def _draw_task(axis, task_id: str, entry: Mapping) -> None:
                   else entry["splits"][split]["rows"] for split in splits]
         axis.bar(splits, counts, bottom=bottom, label=label, color=_COLORS[label])
         bottom = [b + c for b, c in zip(bottom, counts)]
+    axis.set_xlim(-0.75, max(len(splits), _MIN_SLOTS) - 0.25)  # a lone `test` bar stays bar-sized
     axis.set_title(f"{task_id} ({entry['role']})")
     axis.set_ylabel("records")
     axis.tick_params(axis="x", labelrotation=45, labelsize=8)

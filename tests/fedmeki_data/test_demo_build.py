@@ -27,6 +27,7 @@ def test_every_config_and_split_loads_with_datasets(tiny_demo):
 
 
 def test_manifest_records_every_file_and_count(tiny_demo):
+    assert tiny_demo.stat().st_mode & 0o777 == 0o755  # readable by others, unlike a bare temporary folder
     manifest = read_manifest(tiny_demo)
     parquet = sorted(p.relative_to(tiny_demo).as_posix() for p in tiny_demo.rglob("*.parquet"))
     assert sorted(manifest["files"]) == parquet

@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 MAX_SHARD_BYTES = 500 * 1024 * 1024
 _ROW_GROUP_SIZE = 128
+_FOLDER_MODE = 0o755
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
@@ -64,7 +65,10 @@ class DatasetWriter:
     Examples
     --------
     >>> with DatasetWriter(out, build=build, partition=config.to_dict()) as writer:  # doctest: +SKIP
-    ...     writer.add_task(spec, dataset, assignment_split, source="synthetic", ...)
+    ...     writer.add_task(spec, dataset, assignment.split, source="PTB-XL 1.0.3", license="CC BY 4.0",
+    ...                     credentialed=False, citation=spec.citation, n_clients=assignment.n_clients)
+    >>> writer.manifest["fingerprint"]  # doctest: +SKIP
+    'e3b530caebd542e1'
     """
 
     def __init__(self, out: Path, *, build: Mapping, partition: Mapping, overwrite: bool = False) -> None:
@@ -73,10 +77,12 @@ class DatasetWriter:
         self._build, self._partition = dict(build), dict(partition)
         self._tasks: dict[str, dict] = {}
         self._staging: Path | None = None
+        self.manifest: dict | None = None
 
     def __enter__(self) -> DatasetWriter:
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self._staging = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", dir=self.out.parent))
+        self._staging.chmod(_FOLDER_MODE)  # mkdtemp makes it private; the dataset is meant to be shared
         return self
 
     def __exit__(self, exc_type, exc, traceback) -> None:
@@ -167,7 +173,8 @@ def resolve_dataset(path_or_repo: str | Path, *, revision: str | None = None,
                                       cache_dir=cache_dir))
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as error:
         raise DatasetNotFoundError(
-            f"Cannot resolve dataset repo {path_or_repo!r}: {str(error).splitlines()[0]}",
+            f"Cannot resolve dataset repo {path_or_repo!r} (and there is no folder of that name): "
+            f"{str(error).splitlines()[0]}",
             hint="check the repo id and your network, or with HF_HUB_OFFLINE=1 download it once first",
         ) from None
 

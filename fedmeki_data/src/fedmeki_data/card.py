@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import yaml
-from datasets.info import DatasetInfo
 
 from fedmeki_data.schema import task_features
 from fedmeki_data.tasks import FEDMEKI_CITATION, get_task
@@ -32,6 +31,8 @@ def render_card(manifest: Mapping) -> str:
 
 
 def _card_metadata(manifest: Mapping) -> dict:
+    from datasets.info import DatasetInfo  # imported on use, like every `datasets` import of this package
+
     tasks = manifest["tasks"]
     return {
         "license": manifest["build"]["license"],

@@ -10,20 +10,20 @@ from __future__ import annotations
 import logging
 import math
 import re
-import shutil
-import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import datasets
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from fedmeki_data import __version__
+from fedmeki_data.atomic import atomic_folder
 from fedmeki_data.card import render_card
-from fedmeki_data.errors import DatasetNotFoundError, OutputExistsError, PublishRefusedError, UnknownTaskError
+from fedmeki_data.errors import DatasetNotFoundError, PublishRefusedError, UnknownTaskError
 from fedmeki_data.manifest import (
     FORMAT_VERSION,
     MANIFEST_NAME,
@@ -36,24 +36,25 @@ from fedmeki_data.manifest import (
 from fedmeki_data.schema import check_split_name, split_names, task_features
 from fedmeki_data.tasks import TaskSpec
 
+if TYPE_CHECKING:
+    import datasets
+
 logger = logging.getLogger(__name__)
 
 MAX_SHARD_BYTES = 500 * 1024 * 1024
 _ROW_GROUP_SIZE = 128
-_FOLDER_MODE = 0o755
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
-class DatasetWriter:
+@contextmanager
+def write_dataset(out: str | Path, *, build: Mapping, partition: Mapping, overwrite: bool = False
+                  ) -> Iterator[DatasetWriter]:
     """Write a dataset folder task by task; the folder appears only when every task is written.
-
-    Everything goes to a hidden temporary sibling of ``out``, which replaces ``out`` in one rename at
-    the end; on any error the temporary folder is removed and ``out`` is left as it was.
 
     Parameters
     ----------
-    out : Path
-        Destination folder.
+    out : str or Path
+        Destination folder (see :func:`fedmeki_data.atomic.atomic_folder`).
     build : Mapping
         Build metadata for the manifest and card: ``pretty_name``, ``description``, ``license``, ``tags``
         and what produced the data (builder, size, seed, ...).
@@ -62,36 +63,33 @@ class DatasetWriter:
     overwrite : bool, default=False
         Replace an existing FedMEKI dataset folder at ``out``.
 
+    Yields
+    ------
+    DatasetWriter
+        Call ``add_task`` per task; after the block, ``manifest`` holds what was written.
+
     Examples
     --------
-    >>> with DatasetWriter(out, build=build, partition=config.to_dict()) as writer:  # doctest: +SKIP
+    >>> with write_dataset(out, build=build, partition=config.to_dict()) as writer:  # doctest: +SKIP
     ...     writer.add_task(spec, dataset, assignment.split, source="PTB-XL 1.0.3", license="CC BY 4.0",
     ...                     credentialed=False, citation=spec.citation, n_clients=assignment.n_clients)
     >>> writer.manifest["fingerprint"]  # doctest: +SKIP
     'e3b530caebd542e1'
     """
+    with atomic_folder(out, overwrite=overwrite, marker=MANIFEST_NAME, kind="FedMEKI dataset folder") as staging:
+        writer = DatasetWriter(staging, build=build, partition=partition)
+        yield writer
+        writer.finish()
 
-    def __init__(self, out: Path, *, build: Mapping, partition: Mapping, overwrite: bool = False) -> None:
-        self.out = Path(out)
-        _check_output(self.out, overwrite=overwrite)
+
+class DatasetWriter:
+    """Writes tasks into a staging folder, then the manifest and card (use :func:`write_dataset`)."""
+
+    def __init__(self, folder: Path, *, build: Mapping, partition: Mapping) -> None:
+        self._folder = folder
         self._build, self._partition = dict(build), dict(partition)
         self._tasks: dict[str, dict] = {}
-        self._staging: Path | None = None
         self.manifest: dict | None = None
-
-    def __enter__(self) -> DatasetWriter:
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        self._staging = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", dir=self.out.parent))
-        self._staging.chmod(_FOLDER_MODE)  # mkdtemp makes it private; the dataset is meant to be shared
-        return self
-
-    def __exit__(self, exc_type, exc, traceback) -> None:
-        try:
-            if exc_type is None:
-                self._finish()
-        finally:
-            if self._staging is not None and self._staging.exists():
-                shutil.rmtree(self._staging)
 
     def add_task(self, task: TaskSpec, data: datasets.Dataset, split: np.ndarray, *, source: str, license: str,
                  credentialed: bool, citation: str, n_clients: int) -> None:
@@ -117,7 +115,7 @@ class DatasetWriter:
         unknown = set(split.tolist()) - set(names)
         if unknown:
             raise ValueError(f"{task.id}: unexpected split names {sorted(unknown)}; expected {names}")
-        folder = self._staging / task.id
+        folder = self._folder / task.id
         folder.mkdir()
         splits = {}
         for name in names:
@@ -130,18 +128,17 @@ class DatasetWriter:
         }
         logger.info("wrote %s: %s", task.id, {name: info["rows"] for name, info in splits.items()})
 
-    def _finish(self) -> None:
-        files = hash_files(self._staging, self._staging.rglob("*.parquet"))
+    def finish(self) -> None:
+        """Write the manifest and the card of everything added."""
+        files = hash_files(self._folder, self._folder.rglob("*.parquet"))
         for task_id, entry in self._tasks.items():
             entry["fingerprint"] = fingerprint(files, prefix=f"{task_id}/")
         manifest = {
             "format_version": FORMAT_VERSION, "fedmeki_version": __version__, "build": self._build,
             "partition": self._partition, "tasks": self._tasks, "files": files, "fingerprint": fingerprint(files),
         }
-        write_manifest(self._staging, manifest)
-        (self._staging / "README.md").write_text(render_card(manifest), encoding="utf-8")
-        _replace(self._staging, self.out)
-        self._staging = None
+        write_manifest(self._folder, manifest)
+        (self._folder / "README.md").write_text(render_card(manifest), encoding="utf-8")
         self.manifest = manifest
 
 
@@ -199,6 +196,8 @@ def load_task(path_or_repo: str | Path, task: str, split: str | None = None, *, 
     UnknownTaskError
         If the dataset has no such task or split.
     """
+    import datasets  # a second to import; only loading needs it, not writing, resolving or pushing
+
     folder = resolve_dataset(path_or_repo, revision=revision, cache_dir=cache_dir)
     manifest = read_manifest(folder)
     entry = manifest["tasks"].get(task)
@@ -267,29 +266,6 @@ def push_dataset(folder: str | Path, repo_id: str, *, private: bool = False, gat
     api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=folder, allow_patterns=files,
                       commit_message=f"FedMEKI dataset {manifest['fingerprint']}")
     return files
-
-
-def _check_output(out: Path, *, overwrite: bool) -> None:
-    if not out.exists():
-        return
-    if not overwrite:
-        raise OutputExistsError(f"{out} already exists.", hint="pass --overwrite to replace it, or another --out")
-    if not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST_NAME).is_file()):
-        raise OutputExistsError(
-            f"{out} exists and is not a FedMEKI dataset folder; refusing to replace it.",
-            hint="choose an empty or new --out folder",
-        )
-
-
-def _replace(staging: Path, out: Path) -> None:
-    """Move ``staging`` to ``out``; an old ``out`` is moved aside first and removed only afterwards."""
-    if not out.exists():
-        staging.rename(out)
-        return
-    aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-    out.rename(aside / out.name)
-    staging.rename(out)
-    shutil.rmtree(aside)
 
 
 def _write_split(table: pa.Table, folder: Path, name: str) -> None:

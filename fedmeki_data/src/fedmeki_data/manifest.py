@@ -85,8 +85,17 @@ def read_manifest(root: Path) -> dict:
     return manifest
 
 
-def verify_files(root: Path, manifest: Mapping) -> None:
-    """Check every data file against its recorded sha256.
+def verify_files(root: Path, manifest: Mapping, *, only_listed: bool = False) -> None:
+    """Check data files against their recorded sha256.
+
+    Parameters
+    ----------
+    root : Path
+        Dataset folder.
+    manifest : Mapping
+        Its manifest, or any mapping with a ``files`` entry (relative path -> sha256).
+    only_listed : bool, default=False
+        Check only the listed files; by default a Parquet file that is not listed is an error too.
 
     Raises
     ------
@@ -95,12 +104,13 @@ def verify_files(root: Path, manifest: Mapping) -> None:
     """
     root = Path(root)
     recorded = manifest["files"]
-    present = {path.relative_to(root).as_posix() for path in root.rglob("*.parquet")}
-    unlisted = sorted(present - set(recorded))
-    if unlisted:
-        raise DatasetIntegrityError(f"{root / unlisted[0]} is not listed in the manifest.", hint="remove it or rebuild")
+    if not only_listed:
+        unlisted = sorted({path.relative_to(root).as_posix() for path in root.rglob("*.parquet")} - set(recorded))
+        if unlisted:
+            raise DatasetIntegrityError(f"{root / unlisted[0]} is not listed in the manifest.",
+                                        hint="remove it or rebuild")
     for relative, expected in sorted(recorded.items()):
-        if relative not in present:
+        if not (root / relative).is_file():
             raise DatasetIntegrityError(f"{root / relative} is missing.", hint="download or rebuild the dataset")
         if sha256_file(root / relative) != expected:
             raise DatasetIntegrityError(

@@ -1,7 +1,7 @@
 """``fedmeki data demo``: the offline synthetic FedMEKI dataset, in the exact dataset contract.
 
 Every task is generated from its own seeded generator (``[seed, crc32(task id)]``), partitioned with the
-requested scheme, and written through :class:`fedmeki_data.hub.DatasetWriter`, one task at a time so
+requested scheme, and written through :func:`fedmeki_data.hub.write_dataset`, one task at a time so
 memory stays bounded by the largest task.
 """
 
@@ -16,7 +16,7 @@ import datasets
 import numpy as np
 
 from fedmeki_data.errors import InvalidParameterError, PartitionError
-from fedmeki_data.hub import DatasetWriter
+from fedmeki_data.hub import write_dataset
 from fedmeki_data.partition import PartitionConfig, partition
 from fedmeki_data.schema import TEST, task_features
 from fedmeki_data.synthetic.records import GENERATORS
@@ -70,7 +70,7 @@ def build_demo(out: str | Path, *, size: SizeName = "small", partition_config: P
             "sources; each label has its own learnable pattern."
         ),
     }
-    with DatasetWriter(Path(out), build=build, partition=config.to_dict(), overwrite=overwrite) as writer:
+    with write_dataset(out, build=build, partition=config.to_dict(), overwrite=overwrite) as writer:
         for spec in specs:
             data, split, n_clients = _generate_task(spec, SIZES[size], config, progress)
             writer.add_task(spec, data, split, source="synthetic (fedmeki data demo)", license="CC0 1.0",

@@ -28,7 +28,7 @@ class Output:
 
     def __init__(self, output_format: OutputFormat = OutputFormat.text) -> None:
         self.format = output_format
-        self.stdout = Console(highlight=False, width=None if sys.stdout.isatty() else _PIPE_WIDTH)
+        self.stdout = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else _PIPE_WIDTH)
         self.stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
     def result(self, data: Any, render: Callable[[Console, Any], None]) -> None:

@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from fedmeki_cli import data, tasks
+from fedmeki_cli import data, evaluation, tasks
 from fedmeki_cli._errors import describe
 from fedmeki_cli._output import Output
 from fedmeki_cli.demo import demo
@@ -22,6 +22,9 @@ app = typer.Typer(
 )
 app.add_typer(tasks.app, name="tasks")
 app.add_typer(data.app, name="data")
+app.add_typer(evaluation.app, name="eval")
+app.command("validate", epilog="Examples:\n\n  fedmeki validate my-submission/\n\n"
+            "  fedmeki validate my-submission/ --references demo-data --format json")(evaluation.validate)
 app.command("demo", epilog="Examples:\n\n  fedmeki demo\n\n  fedmeki demo --size tiny --out /tmp/fedmeki-demo")(demo)
 
 

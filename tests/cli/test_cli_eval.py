@@ -1,0 +1,49 @@
+"""`fedmeki eval`, `fedmeki eval template` and `fedmeki validate` as a user runs them."""
+
+import json
+
+from cli_helpers import assert_one_line_error, run
+
+
+def test_template_then_score_end_to_end(tiny_demo, tmp_path):
+    submission = tmp_path / "submission"
+    made = run("eval", "template", submission, "--references", tiny_demo)
+    assert made.returncode == 0, made.stderr
+    assert f"fedmeki eval {submission}" in made.stdout
+    validated = run("validate", submission, "--format", "json")
+    assert validated.returncode == 0 and json.loads(validated.stdout)["valid"] is True
+    scored = run("eval", submission, "--plot", tmp_path / "scores.png", "--format", "json")
+    assert scored.returncode == 0, scored.stderr
+    results = json.loads(scored.stdout)
+    assert len(results["tasks"]) == 8 and results["protocol"] == "strict"
+    assert (submission / "results" / "results.json").exists()
+    assert (tmp_path / "scores.png").read_bytes()[:4] == b"\x89PNG"
+    text = run("eval", submission, "--protocol", "paper", "--out", tmp_path / "reports")
+    assert text.returncode == 0, text.stderr
+    assert "ecg_noise_clarification" in text.stdout and "Mean main score" in text.stdout
+    assert (tmp_path / "reports" / ".eval_results" / "sepsis.yaml").exists()
+
+
+def test_invalid_submission_exits_1_naming_file_and_line(tiny_demo, tmp_path):
+    submission = tmp_path / "submission"
+    run("eval", "template", submission, "--references", tiny_demo)
+    lines = (submission / "covid19.jsonl").read_text().splitlines()
+    lines[2] = lines[1]
+    (submission / "covid19.jsonl").write_text("\n".join(lines) + "\n")
+    for command in (["validate", submission], ["eval", submission]):
+        result = run(*command)
+        assert_one_line_error(result, 1, "covid19.jsonl:3:")
+        assert "duplicate" in result.stderr
+
+
+def test_usage_errors_exit_2(tmp_path):
+    assert_one_line_error(run("eval", tmp_path / "nowhere"), 2, "nowhere")
+    assert_one_line_error(run("eval", "template", tmp_path / "t", "--references", tmp_path / "no-data"), 2,
+                          "No dataset folder")
+    assert run("eval", tmp_path, "--protocol", "loose").returncode == 2
+
+
+def test_help_has_examples():
+    for command in (["eval", "score"], ["eval", "template"], ["validate"]):
+        result = run(*command, "--help")
+        assert result.returncode == 0 and "Examples" in result.stdout

@@ -1,6 +1,7 @@
 """`fedmeki eval`, `fedmeki eval template` and `fedmeki validate` as a user runs them."""
 
 import json
+import shutil
 
 from cli_helpers import assert_one_line_error, run
 
@@ -47,3 +48,17 @@ def test_help_has_examples():
     for command in (["eval", "score"], ["eval", "template"], ["validate"]):
         result = run(*command, "--help")
         assert result.returncode == 0 and "Examples" in result.stdout
+
+
+def test_references_from_a_hub_repo_id_offline(tiny_demo, tmp_path):
+    cache = tmp_path / "hub-cache"
+    snapshot = cache / "datasets--fedmeki-org--fedmeki-demo" / "snapshots" / ("a" * 40)
+    shutil.copytree(tiny_demo, snapshot)
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs" / "main").write_text("a" * 40)
+    env = {"HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
+    submission = tmp_path / "submission"
+    assert run("eval", "template", submission, "--references", "fedmeki-org/fedmeki-demo", env=env).returncode == 0
+    scored = run("eval", submission, "--format", "json", env=env)  # references named in submission.json
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads(scored.stdout)["references"]["source"] == "fedmeki-org/fedmeki-demo"

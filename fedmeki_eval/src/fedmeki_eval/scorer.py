@@ -14,12 +14,11 @@ import numpy as np
 
 from fedmeki_data.tasks import TASKS, tasks_with_role
 from fedmeki_eval import __version__
-from fedmeki_eval.protocols import PROTOCOLS, Protocol
+from fedmeki_eval.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
+from fedmeki_eval.protocols import Protocol, check_protocol
 from fedmeki_eval.references import References, TaskReferences, load_references
 from fedmeki_eval.submission import Submission, TaskPredictions, read_metadata, read_submission
 from fedmeki_eval.task_scores import TaskScore, score_binary, score_generation
-
-DEFAULT_RESAMPLES = 1000
 
 
 def validate(folder: str | Path, *, references: str | Path | None = None) -> tuple[Submission, References]:
@@ -47,7 +46,7 @@ def validate(folder: str | Path, *, references: str | Path | None = None) -> tup
 
 
 def score(folder: str | Path, *, references: str | Path | None = None, protocol: Protocol = "strict",
-          n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
+          n_resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED) -> dict:
     """Validate and score a submission.
 
     Parameters
@@ -71,8 +70,7 @@ def score(folder: str | Path, *, references: str | Path | None = None, protocol:
         validation and all scored tasks; ``missing_tasks``; versions, protocol, date, references and the
         submission's metadata.
     """
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"The 'protocol' parameter of score must be one of {PROTOCOLS}. Got {protocol!r} instead.")
+    check_protocol(protocol, caller="score")
     submission, loaded = validate(folder, references=references)
     tasks = {
         task_id: _task_result(loaded.tasks[task_id], predictions, protocol, n_resamples, seed)

@@ -10,6 +10,7 @@ import typer
 from fedmeki_cli._options import FormatOpt, SeedOpt
 from fedmeki_cli._output import Output, OutputFormat
 from fedmeki_cli.data import make_demo, render_summary
+from fedmeki_cli.evaluation import render_results, score_and_report
 from fedmeki_data.partition import PartitionConfig
 
 DEFAULT_OUT = Path("fedmeki-demo")
@@ -21,14 +22,26 @@ def demo(
     seed: SeedOpt = 42,
     output_format: FormatOpt = OutputFormat.text,
 ) -> None:
-    """Run the demo: build the synthetic dataset (paper partition), summarise it and plot its clients.
+    """Run the demo: build the synthetic dataset (paper partition), plot its clients, and score a baseline.
 
-    Re-running replaces the previous demo output; a folder that is not a FedMEKI dataset is never touched.
+    The baseline is the constant submission of ``fedmeki eval template``, scored by ``fedmeki eval``; the
+    trained models of later releases are scored the same way. Re-running replaces the previous demo
+    output; a folder that is not a FedMEKI output is never touched.
     """
     from fedmeki_data.plots import plot_label_distribution
+    from fedmeki_eval.template import write_template
 
     output = Output(output_format)
-    summary = make_demo(out / "data", size=size, config=PartitionConfig(seed=seed), tasks=None, overwrite=True,
-                        output=output)
-    summary["plot"] = str(plot_label_distribution(summary, out / "data_clients.png"))
-    output.result(summary, render_summary)
+    data = make_demo(out / "data", size=size, config=PartitionConfig(seed=seed), tasks=None, overwrite=True,
+                     output=output)
+    data["plot"] = str(plot_label_distribution(data, out / "data_clients.png"))
+    write_template(out / "baseline", out / "data", overwrite=True)
+    baseline = score_and_report(out / "baseline", plot=out / "baseline_scores.png")
+    output.result({"data": data, "baseline": baseline}, _render)
+
+
+def _render(console, result) -> None:
+    render_summary(console, result["data"])
+    console.print("\n[bold]Constant baseline[/bold] (every answer \"no\"; your method's submission is scored the "
+                  "same way with: fedmeki eval SUBMISSION)")
+    render_results(console, result["baseline"])

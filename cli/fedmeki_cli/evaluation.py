@@ -62,17 +62,26 @@ def score(
     output_format: FormatOpt = OutputFormat.text,
 ) -> None:
     """Validate and score a submission: metrics with 95 % intervals, results.json/.md, Hub .eval_results."""
+    results = score_and_report(submission, references=references, protocol=protocol, out=out, plot=plot,
+                               n_resamples=resamples, seed=seed)
+    Output(output_format).result(results, render_results)
+
+
+def score_and_report(submission: Path, *, references: str | Path | None = None, protocol: str = "strict",
+                     out: Path | None = None, plot: Path | None = None, n_resamples: int = 1000,
+                     seed: int = 0) -> dict:
+    """Score a submission and write its reports (shared with ``fedmeki demo``); returns the results."""
     from fedmeki_data.atomic import atomic_folder
     from fedmeki_eval.report import RESULTS_JSON, plot_results, write_reports
     from fedmeki_eval.scorer import score as score_submission
 
-    results = score_submission(submission, references=references, protocol=protocol, n_resamples=resamples,
+    results = score_submission(submission, references=references, protocol=protocol, n_resamples=n_resamples,
                                seed=seed)
     report_dir = out or submission / "results"
     with atomic_folder(report_dir, overwrite=True, marker=RESULTS_JSON, kind="FedMEKI results folder") as staging:
         write_reports(results, staging)
-    reports = {"folder": str(report_dir), "plot": str(plot_results(results, plot)) if plot else None}
-    Output(output_format).result({**results, "reports": reports}, _render_results)
+    return {**results, "reports": {"folder": str(report_dir),
+                                   "plot": str(plot_results(results, plot)) if plot else None}}
 
 
 @app.command("template", epilog=(
@@ -121,7 +130,7 @@ def _render_validation(console, result) -> None:
         console.print(f"Missing tasks (will not be scored): {', '.join(result['missing_tasks'])}")
 
 
-def _render_results(console, results) -> None:
+def render_results(console, results) -> None:
     from fedmeki_eval.report import format_score
 
     console.print(f"{results['submission']['name']}: protocol {results['protocol']}, references "

@@ -83,6 +83,8 @@ def test_top_level_demo_runs_and_reruns(tmp_path):
         assert result.returncode == 0, result.stderr
     assert "lung_opacity" in result.stdout and (tmp_path / "demo" / "data" / "fedmeki_manifest.json").exists()
     assert (tmp_path / "demo" / "data_clients.png").read_bytes()[:4] == b"\x89PNG"
+    results = json.loads((tmp_path / "demo" / "baseline" / "results" / "results.json").read_text())
+    assert len(results["tasks"]) == 8 and "Constant baseline" in result.stdout
 
 
 def test_debug_mode_shows_the_traceback(tmp_path):

@@ -3,6 +3,7 @@
 import json
 import shutil
 
+import pytest
 from cli_helpers import assert_one_line_error, run
 
 
@@ -62,3 +63,20 @@ def test_references_from_a_hub_repo_id_offline(tiny_demo, tmp_path):
     scored = run("eval", submission, "--format", "json", env=env)  # references named in submission.json
     assert scored.returncode == 0, scored.stderr
     assert json.loads(scored.stdout)["references"]["source"] == "fedmeki-org/fedmeki-demo"
+
+
+@pytest.mark.parametrize("break_it, message", [
+    # One case per family: metadata, JSON syntax, values, file names, schema.
+    (lambda s: (s / "submission.json").unlink(), "[missing-metadata]"),
+    (lambda s: (s / "sepsis.jsonl").write_text('{"id": "x", "prediction": "no"\n'), "sepsis.jsonl:1:"),
+    (lambda s: (s / "covid19.jsonl").write_text(
+        (s / "covid19.jsonl").read_text().replace('"score": 0.5', '"score": NaN', 1)), "[json-line]"),
+    (lambda s: (s / "covid.jsonl").write_text(""), "[unknown-task-file]"),
+    (lambda s: (s / "submission.json").write_text(  # a 17-digit fingerprint
+        (s / "submission.json").read_text().replace('"fingerprint": "', '"fingerprint": "0', 1)), "[metadata-schema]"),
+])
+def test_malformed_submissions_exit_1_in_one_line(tiny_demo, tmp_path, break_it, message):
+    submission = tmp_path / "submission"
+    run("eval", "template", submission, "--references", tiny_demo)
+    break_it(submission)
+    assert_one_line_error(run("eval", submission, "--references", tiny_demo), 1, message)

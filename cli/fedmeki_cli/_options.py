@@ -14,7 +14,7 @@ FormatOpt = Annotated[
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the data and the partition (the paper used 42).")]
 OverwriteOpt = Annotated[
-    bool, typer.Option("--overwrite", help="Replace the output folder if it is a FedMEKI dataset folder."),
+    bool, typer.Option("--overwrite", help="Replace the output folder if FedMEKI wrote it (never another folder)."),
 ]
 DatasetArg = Annotated[str, typer.Argument(help="Dataset folder, or Hub dataset repo id (org/name).",
                                            metavar="DATASET")]

@@ -33,12 +33,13 @@ TasksOpt = Annotated[
 def make_demo(out: Path, *, size: str, config: PartitionConfig, tasks: list[str] | None, overwrite: bool,
               output: Output) -> dict:
     """Build the demo dataset with progress bars and return its summary (shared with ``fedmeki demo``)."""
-    from fedmeki_data.info import summarize
+    from fedmeki_data.info import manifest_summary
     from fedmeki_data.synthetic.demo import build_demo
 
     with output.progress() as progress:
-        build_demo(out, size=size, partition_config=config, tasks=tasks, overwrite=overwrite, progress=progress)
-    return summarize(out)
+        manifest = build_demo(out, size=size, partition_config=config, tasks=tasks, overwrite=overwrite,
+                              progress=progress)
+    return manifest_summary(out, manifest, verified=True)  # the build hashed the files it wrote
 
 
 @app.command(epilog=(

@@ -33,5 +33,11 @@ def summarize(path_or_repo: str | Path, *, verify: bool = True) -> dict:
     manifest = read_manifest(folder)
     if verify:
         verify_files(folder, manifest)
+    return manifest_summary(folder, manifest, verified=verify)
+
+
+def manifest_summary(folder: str | Path, manifest: dict, *, verified: bool) -> dict:
+    """The summary of :func:`summarize` for a manifest already in hand (e.g. the one a build returns,
+    whose hashes were just computed from the files)."""
     summary = {key: value for key, value in manifest.items() if key != "files"}
-    return {"path": str(folder), **summary, "n_files": len(manifest["files"]), "verified": verify}
+    return {"path": str(folder), **summary, "n_files": len(manifest["files"]), "verified": verified}

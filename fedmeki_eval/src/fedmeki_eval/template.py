@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from fedmeki_data.atomic import atomic_folder
 from fedmeki_eval import __version__
 from fedmeki_eval.references import load_references
-from fedmeki_eval.submission import METADATA_FILE, TASK_FILE_SUFFIX
+from fedmeki_eval.writer import write_submission
 
 CONSTANT_ANSWER = "no"
 
@@ -43,11 +41,9 @@ def write_template(out: str | Path, references: str | Path, *, overwrite: bool =
         "external_data": False,
         "fedmeki_version": __version__,
     }
-    with atomic_folder(out, overwrite=overwrite, marker=METADATA_FILE, kind="submission folder") as staging:
-        (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
-        for task_id, reference in loaded.tasks.items():
-            extra = {"score": 0.5} if reference.task.is_binary else {}
-            rows = ({"id": record_id, "prediction": CONSTANT_ANSWER, **extra} for record_id in reference.ids)
-            (staging / f"{task_id}{TASK_FILE_SUFFIX}").write_text("".join(json.dumps(row) + "\n" for row in rows),
-                                                      encoding="utf-8")
+    predictions = {}
+    for task_id, reference in loaded.tasks.items():
+        extra = {"score": 0.5} if reference.task.is_binary else {}
+        predictions[task_id] = [{"id": id_, "prediction": CONSTANT_ANSWER, **extra} for id_ in reference.ids]
+    write_submission(out, metadata, predictions, overwrite=overwrite)
     return metadata

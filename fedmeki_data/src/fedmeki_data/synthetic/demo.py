@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import datasets
@@ -18,13 +18,11 @@ import numpy as np
 from fedmeki_data.errors import InvalidParameterError, PartitionError
 from fedmeki_data.hub import write_dataset
 from fedmeki_data.partition import PartitionConfig, partition
+from fedmeki_data.progress import Progress
 from fedmeki_data.schema import TEST, task_features
 from fedmeki_data.synthetic.records import GENERATORS
 from fedmeki_data.synthetic.sizes import SIZES, DemoSize, SizeName
 from fedmeki_data.tasks import TaskSpec, resolve_tasks
-
-Progress = Callable[[str, int, int], None]
-"""``progress(task_id, done, total)``, called after each generated record."""
 
 
 def build_demo(out: str | Path, *, size: SizeName = "small", partition_config: PartitionConfig | None = None,

@@ -1,0 +1,21 @@
+"""Typed exceptions of ``fedmeki_models``, under the shared :class:`fedmeki_data.errors.FedmekiError`."""
+
+from __future__ import annotations
+
+from fedmeki_data.errors import FedmekiError, UsageError
+
+
+class ModelConfigError(UsageError, ValueError):
+    """A model or training configuration that cannot be built: unknown preset, task or architecture, bad size."""
+
+
+class CheckpointError(FedmekiError):
+    """A model folder or run checkpoint that cannot be loaded, or a resume that does not match its run."""
+
+
+class InconsistentUpdatesError(FedmekiError, ValueError):
+    """Client updates that cannot be aggregated together (different keys, shapes, dtypes, non-finite values)."""
+
+
+class TooFewClientsError(FedmekiError, RuntimeError):
+    """Fewer clients than ``min_clients`` finished a round, so the run stops."""

@@ -1,0 +1,1 @@
+"""Federated learning: aggregation maths, algorithms as client-update and aggregation pieces, the engines."""

@@ -20,6 +20,7 @@ def describe(error: BaseException) -> tuple[str, str, int]:
     if isinstance(error, click.ClickException):
         return error.format_message(), "", error.exit_code
     if isinstance(error, (KeyboardInterrupt, click.Abort)):
-        return "interrupted", "nothing was written: outputs appear only when complete", EXIT_INTERRUPTED
+        return ("interrupted", "outputs appear only when complete; continue an interrupted training run with "
+                           "fedmeki train --out RUN --resume", EXIT_INTERRUPTED)
     first_line = (str(error).splitlines() or [""])[0]
     return f"unexpected {type(error).__name__}: {first_line}", DEBUG_HINT, 1

@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from fedmeki_cli import data, evaluation, tasks
+from fedmeki_cli import data, evaluation, tasks, train
 from fedmeki_cli._errors import describe
 from fedmeki_cli._output import Output
 from fedmeki_cli.demo import demo
@@ -25,11 +25,15 @@ app.add_typer(data.app, name="data")
 app.add_typer(evaluation.app, name="eval")
 app.command("validate", epilog="Examples:\n\n  fedmeki validate my-submission/\n\n"
             "  fedmeki validate my-submission/ --references demo-data --format json")(evaluation.validate)
+app.command("train", epilog=train.TRAIN_EXAMPLES)(train.train)
+app.command("predict", epilog=train.PREDICT_EXAMPLES)(train.predict)
 app.command("demo", epilog="Examples:\n\n  fedmeki demo\n\n  fedmeki demo --size tiny --out /tmp/fedmeki-demo")(demo)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script; exit codes: 0 success, 1 failure, 2 bad usage, 130 interrupted."""
+    # Our own progress bars cover loading; datasets' per-split bars would interleave with them.
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     logging.basicConfig(level=os.environ.get("FEDMEKI_LOG_LEVEL", "WARNING"), format="%(levelname)s %(message)s")
     command = typer.main.get_command(app)
     try:

@@ -74,9 +74,12 @@ def train(
                "eval_every": eval_every, "device": device,
                "training": {"epochs": local_epochs, "batch_size": batch_size, "optimizer": optimizer, "lr": lr,
                             "precision": precision}}
-    if resume and config is None and (out / CONFIG_FILE).is_file():
-        config = out / CONFIG_FILE  # options given with --resume must agree with the run's config
-    run_config = make_run_config(config, **options)
+    if resume and not (out / CONFIG_FILE).is_file():
+        run_config = None  # not a run: the library says so (CheckpointError) rather than asking for --data
+    else:
+        if resume and config is None:
+            config = out / CONFIG_FILE  # options given with --resume must agree with the run's config
+        run_config = make_run_config(config, **options)
     with output.progress() as progress:
         summary = run_training(run_config, out, resume=resume, overwrite=overwrite, progress=progress)
     summary["run"] = str(out)

@@ -77,14 +77,17 @@ def test_push_dry_run_and_refusal(tiny_demo, tmp_path):
     assert run("data", "push", copy, "org/name", "--private", "--dry-run").returncode == 0
 
 
-def test_top_level_demo_runs_and_reruns(tmp_path):
+def test_top_level_demo_trains_predicts_scores_and_reruns(tmp_path):
     for _ in range(2):
-        result = run("demo", "--size", "tiny", "--out", tmp_path / "demo")
+        result = run("demo", "--size", "tiny", "--rounds", "1", "--out", tmp_path / "demo")
         assert result.returncode == 0, result.stderr
-    assert "lung_opacity" in result.stdout and (tmp_path / "demo" / "data" / "fedmeki_manifest.json").exists()
+    assert (tmp_path / "demo" / "data" / "fedmeki_manifest.json").exists()
     assert (tmp_path / "demo" / "data_clients.png").read_bytes()[:4] == b"\x89PNG"
-    results = json.loads((tmp_path / "demo" / "baseline" / "results" / "results.json").read_text())
-    assert len(results["tasks"]) == 8 and "Constant baseline" in result.stdout
+    assert (tmp_path / "demo" / "run" / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    results = json.loads((tmp_path / "demo" / "submission" / "results" / "results.json").read_text())
+    scored = {task for task, entry in results["tasks"].items() if entry.get("metrics")}
+    assert scored == {"lung_opacity", "covid19", "ecg_abnormal", "mortality"}
+    assert "fedavg multi_task" in result.stdout and "Standard scorer" in result.stdout
 
 
 def test_debug_mode_shows_the_traceback(tmp_path):

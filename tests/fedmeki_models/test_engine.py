@@ -8,7 +8,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from fedmeki_models.errors import CheckpointError, TooFewClientsError
+from fedmeki_data.errors import OutputExistsError
+from fedmeki_models.errors import CheckpointError, ModelConfigError, TooFewClientsError
 from fedmeki_models.fl.algorithms.fedavg import FedAvg
 from fedmeki_models.run_config import make_run_config
 from fedmeki_models.runs import train
@@ -145,7 +146,7 @@ def test_baselines_and_variants_train_and_differ(tiny_demo, tmp_path):
     local = train(_config(tiny_demo, tasks=("ecg_abnormal",), algorithm="local_only"), tmp_path / "local")
     public = train(_config(tiny_demo, tasks=("ecg_abnormal",), variant="public_finetune"), tmp_path / "public")
 
-    assert central["communication_bytes"]["total"] > 0 and central["models"] == ["model"]
+    assert central["communication_bytes"]["total"] == 0 and central["models"] == ["model"]
     assert local["models"] == [f"clients/client_{k}/model" for k in range(5)]
     assert set(local["test_per_model"]) == set(local["models"])
     mean_f1 = sum(m["ecg_abnormal"]["f1"] for m in local["test_per_model"].values()) / 5
@@ -156,3 +157,41 @@ def test_baselines_and_variants_train_and_differ(tiny_demo, tmp_path):
     assert not torch.equal(weights["fedavg"][key], weights["central"][key])
     assert not torch.equal(weights["fedavg"][key], weights["public"][key])
     assert fedavg["method"]["variant"] == "standard" and public["method"]["variant"] == "public_finetune"
+
+
+def test_a_diverged_client_is_dropped_like_a_failing_one(tiny_demo, tmp_path, monkeypatch):
+    original = FedAvg.client_update
+
+    def diverging(self, model, task, data, config, *, client, **kwargs):
+        outcome = original(self, model, task, data, config, client=client, **kwargs)
+        if client == 0 and task == "mortality":
+            next(iter(outcome.update.weights.values())).fill_(float("nan"))
+        return outcome
+
+    monkeypatch.setattr(FedAvg, "client_update", diverging)
+
+    train(_config(tiny_demo, rounds=1), tmp_path / "run")
+
+    dropped = json.loads((tmp_path / "run" / "history.json").read_text())[0]["dropped"]
+    assert [(d["client"], d["task"]) for d in dropped] == [(0, "mortality")]
+    assert "non-finite" in dropped[0]["error"]
+
+
+def test_baselines_communicate_nothing_and_refuse_fl_options(tiny_demo, tmp_path):
+    summary = train(_config(tiny_demo, tasks=("mortality",), rounds=1, algorithm="centralised"), tmp_path / "c")
+
+    assert summary["communication_bytes"]["total"] == 0
+    with pytest.raises(ModelConfigError, match="baseline takes no variant"):
+        _config(tiny_demo, algorithm="local_only", algorithm_params={"mu": 0.1})
+    with pytest.raises(ModelConfigError, match="preset"):
+        _config(tiny_demo, preset="huge")
+
+
+def test_overwrite_replaces_only_run_folders(tiny_demo, tmp_path):
+    precious = tmp_path / "thesis"
+    precious.mkdir()
+    (precious / "chapter1.tex").write_text("do not delete")
+
+    with pytest.raises(OutputExistsError, match="not a run folder"):
+        train(_config(tiny_demo, rounds=1), precious, overwrite=True)
+    assert (precious / "chapter1.tex").read_text() == "do not delete"

@@ -42,6 +42,9 @@ def model_folder(path: str | Path, *, client: int | None = None) -> Path:
         raise CheckpointError(f"{path} is neither a model folder (config.json) nor a run folder ({CONFIG_FILE}).",
                               hint="pass the --out folder of 'fedmeki train' or its model/ folder")
     if (path / MODEL_DIR / "config.json").is_file():
+        if client is not None:
+            raise CheckpointError(f"{path} has one global model; --client applies to local-only runs.",
+                                  hint="drop --client")
         return path / MODEL_DIR
     clients = sorted((path / CLIENTS_DIR).glob("client_*/model"))
     if clients and client is None:
@@ -70,7 +73,7 @@ def predict(model: str | Path, data: str | Path, out: str | Path, *, client: int
     client : int, optional
         For a local-only run: which client's model.
     name : str, optional
-        Submission name (default: the method, e.g. ``fedavg multi_task``).
+        Submission name (default: the method, e.g. ``fedavg multi_task standard``).
     batch_size : int, default=256
     device : str, default="auto"
     overwrite : bool, default=False

@@ -67,6 +67,8 @@ def train(config: RunConfig | None, out: str | Path, *, resume: bool = False, ov
 
     Raises
     ------
+    ModelConfigError
+        If the algorithm or one of its parameters is unknown (before ``out`` is touched).
     OutputExistsError
         If ``out`` exists and neither ``resume`` nor ``overwrite`` is given.
     CheckpointError
@@ -75,6 +77,9 @@ def train(config: RunConfig | None, out: str | Path, *, resume: bool = False, ov
         If a round ends with fewer than ``min_clients`` successful clients.
     """
     folder = Path(out)
+    if config is not None and not config.is_baseline:
+        # An unknown algorithm or parameter fails here, before the folder is created or replaced.
+        make_algorithm(config.algorithm, **config.algorithm_params)
     config = _prepare_folder(config, folder, resume=resume, overwrite=overwrite)
     summary = _read_summary(folder) if resume else {}
     if summary.get("status") == "completed":
@@ -128,7 +133,7 @@ def _federate(config: RunConfig, view: FederationData, initial: LocalModel, fold
     folder.mkdir(parents=True, exist_ok=True)
     algorithm = make_algorithm("fedavg") if baseline else make_algorithm(config.algorithm, **config.algorithm_params)
     model = copy.deepcopy(initial).to(resolve_device(config.device))
-    federation = Federation(config, view, algorithm, model, folder, keep_optimizer=baseline, progress=progress)
+    federation = Federation(config, view, algorithm, model, folder, baseline=baseline, progress=progress)
     return federation.run(resume=resume)
 
 
@@ -167,6 +172,9 @@ def _prepare_folder(config: RunConfig | None, folder: Path, *, resume: bool, ove
         if not overwrite:
             raise OutputExistsError(f"Run folder {folder} already exists.",
                                     hint="pass --resume to continue it, --overwrite to replace it, or another --out")
+        if not (saved.is_file() or (folder / RUN_FILE).is_file()):
+            raise OutputExistsError(f"{folder} is not a run folder; --overwrite replaces only run folders.",
+                                    hint="choose another --out")
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     config.save(saved)

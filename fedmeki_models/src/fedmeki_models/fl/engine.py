@@ -95,19 +95,20 @@ class Federation:
         Initial global model (already on ``device``); trained in place.
     folder : Path
         Where checkpoints and ``history.json`` go.
-    keep_optimizer : bool, default=False
-        Keep each client's optimiser state across rounds (the baselines, which are plain training);
-        FL clients start every round with a fresh optimiser, as the original code did.
+    baseline : bool, default=False
+        Plain training (the centralised and local-only baselines): each client's optimiser persists across
+        rounds and nothing counts as communicated. FL clients start every round with a fresh optimiser,
+        as the original code did.
     progress : Progress, optional
     """
 
     def __init__(self, config: RunConfig, data: FederationData, algorithm: Algorithm, model: LocalModel,
-                 folder: Path, *, keep_optimizer: bool = False, progress: Progress | None = None) -> None:
+                 folder: Path, *, baseline: bool = False, progress: Progress | None = None) -> None:
         self.config, self.data, self.algorithm, self.model = config, data, algorithm, model
-        self.folder, self.keep_optimizer, self.progress = folder, keep_optimizer, progress
+        self.folder, self.baseline, self.progress = folder, baseline, progress
         self.device = next(model.parameters()).device
         self.per_round = max(1, math.ceil(config.fraction * data.n_clients))
-        if self.per_round < min(config.min_clients, data.n_clients):
+        if self.per_round < config.min_clients:
             raise ModelConfigError(
                 f"fraction={config.fraction} samples {self.per_round} of {data.n_clients} clients per round, "
                 f"fewer than min_clients={config.min_clients}.", hint="raise --fraction or lower --min-clients")
@@ -165,14 +166,16 @@ class Federation:
         shard = self.data.clients[task][client]
         if len(shard) == 0:
             return None
-        self.bytes_sent += nbytes(weights) + nbytes(payload)
+        if not self.baseline:
+            self.bytes_sent += nbytes(weights) + nbytes(payload)
         try:
             outcome = self.algorithm.client_update(
                 self.model, task, shard, self.config.training, client=client, global_weights=weights,
                 payload=payload, client_state=self.client_states[client].get(task, {}),
                 generator=generator_for(derive_seed(self.config.seed, _CLIENT, round_, task, client)),
                 device=self.device, optimizer_state=self.optimizer_states[client].get(task),
-                keep_optimizer=self.keep_optimizer)
+                keep_optimizer=self.baseline)
+            _check_finite(outcome.update)
         except Exception as error:  # a failing hospital must not stop the federation
             logger.warning("round %d, %s: client %d dropped: %s: %s", round_, task, client,
                            type(error).__name__, error)
@@ -181,7 +184,8 @@ class Federation:
         self.client_states[client][task] = outcome.state
         if outcome.optimizer_state is not None:
             self.optimizer_states[client][task] = outcome.optimizer_state
-        self.bytes_received += nbytes(outcome.update.weights) + nbytes(outcome.update.extras)
+        if not self.baseline:
+            self.bytes_received += nbytes(outcome.update.weights) + nbytes(outcome.update.extras)
         return outcome.update
 
     def _aggregate(self, round_: int, task: str, weights: Weights, updates: list[ClientUpdate], record: dict) -> None:
@@ -200,7 +204,7 @@ class Federation:
         record["train_loss"][task] = sum(update.loss * update.num_examples for update in updates) / total
 
     def _finetune_on_public(self, round_: int) -> None:
-        """The server trains the global model one pass per task on the ``public`` split."""
+        """The server trains the global model on each task's ``public`` split (``training.epochs`` epochs)."""
         load_state(self.model, self.final_weights())
         for task in self.config.tasks:
             train_local(self.model, task, self.data.public[task], self.config.training,
@@ -276,3 +280,10 @@ class Federation:
         logger.info("resuming %s after round %d", self.folder, round_)
         return round_
 
+
+
+def _check_finite(update: ClientUpdate) -> None:
+    """A diverged client (NaN or infinite weights) is dropped like one that raised."""
+    for key, tensor in {**update.weights, **update.extras}.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise FloatingPointError(f"non-finite values in {key}")

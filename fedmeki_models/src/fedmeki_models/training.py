@@ -139,7 +139,7 @@ def train_local(model: nn.Module, task: str, data: TaskTensors, config: Training
     parameters = [p for group in optimizer.param_groups for p in group["params"]]
     loss_fn = nn.BCEWithLogitsLoss()
     device = torch.device(device)
-    total, steps = 0.0, 0
+    total, steps = torch.zeros((), device=device), 0  # summed on the device: no host sync per step
     model.train()
     dropout_seed = int(torch.randint(0, 2**62, (1,), generator=generator))
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
@@ -158,9 +158,9 @@ def train_local(model: nn.Module, task: str, data: TaskTensors, config: Training
                 if config.grad_clip is not None:
                     nn.utils.clip_grad_norm_(parameters, config.grad_clip)
                 optimizer.step()
-                total += float(loss.detach())
+                total += loss.detach().float()
                 steps += 1
-    return LocalResult(num_examples=len(data), num_steps=steps, loss=total / max(steps, 1), optimizer=optimizer)
+    return LocalResult(num_examples=len(data), num_steps=steps, loss=float(total) / max(steps, 1), optimizer=optimizer)
 
 
 @torch.inference_mode()

@@ -10,6 +10,7 @@ from safetensors.torch import load_file
 
 from fedmeki_data.errors import OutputExistsError
 from fedmeki_models.errors import CheckpointError, ModelConfigError, TooFewClientsError
+from fedmeki_models.fl.algorithms import ALGORITHMS
 from fedmeki_models.fl.algorithms.fedavg import FedAvg
 from fedmeki_models.run_config import make_run_config
 from fedmeki_models.runs import train
@@ -195,3 +196,40 @@ def test_overwrite_replaces_only_run_folders(tiny_demo, tmp_path):
     with pytest.raises(OutputExistsError, match="not a run folder"):
         train(_config(tiny_demo, rounds=1), precious, overwrite=True)
     assert (precious / "chapter1.tex").read_text() == "do not delete"
+
+
+@pytest.mark.parametrize("algorithm", ["scaffold", "fedbn", "fedadam"])
+def test_resume_restores_server_and_client_state(tiny_demo, tmp_path, monkeypatch, algorithm):
+    # SCAFFOLD keeps control variates on both sides, FedBN batch-norm tensors on the clients, FedAdam
+    # moments on the server: a resume that lost any of them would end with other weights.
+    config = _config(tiny_demo, tasks=("ecg_abnormal",), algorithm=algorithm, rounds=2, eval_every=0)
+    train(config, tmp_path / "straight")
+    cls = ALGORITHMS[algorithm]
+    original = cls.aggregate
+    calls = {"n": 0}
+
+    def crash_in_round_2(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "aggregate", crash_in_round_2)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tmp_path / "resumed")
+    monkeypatch.setattr(cls, "aggregate", original)
+
+    train(None, tmp_path / "resumed", resume=True)
+
+    _assert_same_weights(_weights(tmp_path / "straight"), _weights(tmp_path / "resumed"))
+
+
+def test_single_task_setting_trains_one_encoder_per_task(tiny_demo, tmp_path):
+    from fedmeki_models.model import LocalModel
+
+    summary = train(_config(tiny_demo, tasks=("lung_opacity", "covid19"), setting="single_task", rounds=1),
+                    tmp_path / "run")
+
+    model = LocalModel.from_pretrained(tmp_path / "run" / "model")
+    assert set(model.encoders) == {"lung_opacity", "covid19"}
+    assert summary["method"]["setting"] == "single_task" and set(summary["test"]) == {"lung_opacity", "covid19"}

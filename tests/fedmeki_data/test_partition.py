@@ -134,3 +134,24 @@ def test_natural_needs_sites_on_every_record():
         partition(LABELS, np.array([""] * len(LABELS), dtype=object), PartitionConfig(scheme="natural"))
     with pytest.raises(PartitionError, match="sites"):
         partition(LABELS, SITES, PartitionConfig(scheme="natural", n_clients=3))
+
+
+@pytest.mark.parametrize("scheme", ["paper", "dirichlet", "natural"])
+def test_grouped_partition_never_splits_a_patient(scheme):
+    rng = np.random.default_rng(3)
+    patients = rng.integers(0, 150, size=600)
+    groups = np.array([f"p{p}" for p in patients], dtype=object)
+    labels = (patients % 3 == 0).astype(int)  # a patient's records share a label, as in PTB-XL diagnoses
+    sites = np.array([f"site{p % 4}" for p in patients], dtype=object)
+
+    first = partition(labels, sites, PartitionConfig(scheme=scheme), groups=groups)
+    again = partition(labels, sites, PartitionConfig(scheme=scheme), groups=groups)
+
+    placements = {}
+    for group, split, client in zip(groups, first.split, first.client_id, strict=True):
+        placements.setdefault(group, set()).add((split, int(client)))
+    assert all(len(places) == 1 for places in placements.values())
+    assert set(first.split) >= {"public", "test", "validation", "client_0"}
+    assert np.array_equal(first.split, again.split) and np.array_equal(first.client_id, again.client_id)
+    if scheme == "natural":
+        assert first.site_names == ("site0", "site1", "site2", "site3")

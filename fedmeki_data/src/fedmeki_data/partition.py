@@ -204,7 +204,8 @@ def carve_validation(labels: np.ndarray, shard: np.ndarray, *,
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(held_out))
 
 
-def partition(labels: np.ndarray | None, sites: np.ndarray | None, config: PartitionConfig) -> Assignment:
+def partition(labels: np.ndarray | None, sites: np.ndarray | None, config: PartitionConfig, *,
+              groups: np.ndarray | None = None) -> Assignment:
     """Assign every record of a training task to a split and a client.
 
     Parameters
@@ -214,6 +215,9 @@ def partition(labels: np.ndarray | None, sites: np.ndarray | None, config: Parti
     sites : ndarray of str or None
         Natural site of each record ("" = none); required by ``natural``.
     config : PartitionConfig
+    groups : ndarray of str, optional
+        Patient of each record: a patient's records all go to one split and one client. Patients are
+        partitioned as units, stratified by their largest label and placed by their first record's site.
 
     Returns
     -------
@@ -225,6 +229,8 @@ def partition(labels: np.ndarray | None, sites: np.ndarray | None, config: Parti
     PartitionError
         If the data cannot be split as asked (too few records, records without sites).
     """
+    if groups is not None:
+        return _partition_groups(labels, sites, config, np.asarray(groups, dtype=object))
     n = len(labels) if labels is not None else len(sites)
     labels = np.zeros(n, dtype=np.int64) if labels is None else np.asarray(labels)
     pool, public, test = split_pool(labels, rng=np.random.default_rng([config.seed, 0]))
@@ -252,6 +258,19 @@ def partition(labels: np.ndarray | None, sites: np.ndarray | None, config: Parti
         split[train], split[held_out] = client_split(k), VALIDATION
         client_id[train] = client_id[held_out] = k
     return Assignment(split=split, client_id=client_id, n_clients=len(local), site_names=site_names)
+
+
+def _partition_groups(labels: np.ndarray | None, sites: np.ndarray | None, config: PartitionConfig,
+                      groups: np.ndarray) -> Assignment:
+    names, first, inverse = np.unique(groups.astype(str), return_index=True, return_inverse=True)
+    group_labels = None
+    if labels is not None:
+        group_labels = np.zeros(len(names), dtype=np.int64)
+        np.maximum.at(group_labels, inverse, np.asarray(labels, dtype=np.int64))
+    group_sites = None if sites is None else np.asarray(sites, dtype=object)[first]
+    assignment = partition(group_labels, group_sites, config)
+    return Assignment(split=assignment.split[inverse], client_id=assignment.client_id[inverse],
+                      n_clients=assignment.n_clients, site_names=assignment.site_names)
 
 
 def _classes(labels: np.ndarray) -> list[np.ndarray]:

@@ -66,6 +66,99 @@ def demo(
     output.result(summary, render_summary)
 
 
+ImageSizeOpt = Annotated[int, typer.Option("--image-size", help="Stored image resolution in pixels (square).")]
+HoursOpt = Annotated[int, typer.Option("--hours", help="mortality: hours from the start of the stay (24 = paper).")]
+MaxHoursOpt = Annotated[int, typer.Option("--max-hours", help="sepsis: longest window before the first positive hour.")]
+NumProcOpt = Annotated[int, typer.Option("--num-proc", help="Worker processes decoding records.")]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail on the first unusable record instead of skipping it.")]
+
+
+def _build(sources: dict, out: Path, *, partition: str, clients: int | None, alpha: float, min_size: int, seed: int,
+           image_size: int, hours: int, max_hours: int, num_proc: int, strict: bool, overwrite: bool,
+           output_format: OutputFormat) -> None:
+    from fedmeki_data.info import manifest_summary
+    from fedmeki_data.sources.base import BuildOptions
+    from fedmeki_data.sources.build import build_sources
+
+    output = Output(output_format)
+    config = PartitionConfig(scheme=partition, n_clients=clients, alpha=alpha, min_size=min_size, seed=seed)
+    options = BuildOptions(image_size=image_size, hours=hours, max_hours=max_hours)
+    with output.progress() as progress:
+        manifest = build_sources(sources, out, partition_config=config, options=options, num_proc=num_proc,
+                                 strict=strict, overwrite=overwrite, progress=progress)
+    summary = manifest_summary(out, manifest, verified=True)
+    summary["skipped"] = manifest["build"]["skipped"]
+    output.result(summary, _render_build)
+
+
+def _render_build(console, summary) -> None:
+    render_summary(console, summary)
+    for task_id, report in summary["skipped"].items():
+        if report["count"]:
+            rows = [(record["id"], record["reason"]) for record in report["records"][:20]]
+            more = report["count"] - len(rows)
+            console.print(f"\n[bold]{task_id}[/bold]: {report['count']} record(s) skipped"
+                          + (f" (first {len(rows)} shown; all in the manifest)" if more > 0 else ""))
+            console.print(table(None, ["id", "reason"], rows))
+
+
+@app.command(epilog=(
+    "Examples:\n\n  fedmeki data build ecg_abnormal --source ~/ptb-xl-1.0.3 --out ptbxl-build\n\n"
+    "  fedmeki data build mortality --source ~/mimic3-benchmarks/data --out mimic --hours 24 --num-proc 4\n\n"
+    "  fedmeki data build covid19 --source ~/COVID-19_Radiography_Dataset --out covid --partition natural"
+))
+def build(
+    task: Annotated[str, typer.Argument(help="Task id (fedmeki tasks ls).")],
+    source: Annotated[Path, typer.Option("--source", help="The source's folder as downloaded and unzipped.")],
+    out: OutDirOpt,
+    partition: PartitionOpt = "paper",
+    clients: ClientsOpt = None,
+    alpha: AlphaOpt = 0.5,
+    min_size: MinSizeOpt = 2,
+    seed: SeedOpt = 42,
+    image_size: ImageSizeOpt = 224,
+    hours: HoursOpt = 48,
+    max_hours: MaxHoursOpt = 168,
+    num_proc: NumProcOpt = 1,
+    strict: StrictOpt = False,
+    overwrite: OverwriteOpt = False,
+    output_format: FormatOpt = OutputFormat.text,
+) -> None:
+    """Build one task from its raw source into a dataset folder (skipped records are reported)."""
+    _build({task: source}, out, partition=partition, clients=clients, alpha=alpha, min_size=min_size, seed=seed,
+           image_size=image_size, hours=hours, max_hours=max_hours, num_proc=num_proc, strict=strict,
+           overwrite=overwrite, output_format=output_format)
+
+
+@app.command("build-all", epilog=(
+    "Examples:\n\n  fedmeki data build-all --sources sources.yaml --out fedmeki-data\n\n"
+    "  fedmeki data build-all --sources sources.yaml --out fedmeki-data --num-proc 8 --strict\n\n"
+    "sources.yaml maps task ids to source folders, e.g. 'ecg_abnormal: /data/ptb-xl-1.0.3'."
+))
+def build_all(
+    sources: Annotated[Path, typer.Option("--sources", help="YAML file: task id -> source folder.")],
+    out: OutDirOpt,
+    partition: PartitionOpt = "paper",
+    clients: ClientsOpt = None,
+    alpha: AlphaOpt = 0.5,
+    min_size: MinSizeOpt = 2,
+    seed: SeedOpt = 42,
+    image_size: ImageSizeOpt = 224,
+    hours: HoursOpt = 48,
+    max_hours: MaxHoursOpt = 168,
+    num_proc: NumProcOpt = 1,
+    strict: StrictOpt = False,
+    overwrite: OverwriteOpt = False,
+    output_format: FormatOpt = OutputFormat.text,
+) -> None:
+    """Build every task listed in a sources file into one multi-config dataset folder."""
+    from fedmeki_data.sources.build import read_sources_file
+
+    _build(read_sources_file(sources), out, partition=partition, clients=clients, alpha=alpha, min_size=min_size,
+           seed=seed, image_size=image_size, hours=hours, max_hours=max_hours, num_proc=num_proc, strict=strict,
+           overwrite=overwrite, output_format=output_format)
+
+
 @app.command(epilog=(
     "Examples:\n\n  fedmeki data info demo-data\n\n  fedmeki data info demo-data --plot clients.png\n\n"
     "  fedmeki data info org/fedmeki-demo --format json"

@@ -118,8 +118,11 @@ class DatasetWriter:
         folder = self._folder / task.id
         folder.mkdir()
         splits = {}
+        # Only the features go into the Parquet metadata: a Dataset read from a file also carries a
+        # random fingerprint there, which would make equal builds differ byte for byte.
+        table = data.data.table.replace_schema_metadata(data.features.arrow_schema.metadata)
         for name in names:
-            rows = data.data.table.take(pa.array(np.flatnonzero(split == name)))
+            rows = table.take(pa.array(np.flatnonzero(split == name)))
             _write_split(rows, folder, check_split_name(name))
             splits[name] = _split_summary(rows, task)
         self._tasks[task.id] = {

@@ -257,6 +257,11 @@ def partition(labels: np.ndarray | None, sites: np.ndarray | None, config: Parti
         train, held_out = carve_validation(labels, pool[shard], rng=rng)
         split[train], split[held_out] = client_split(k), VALIDATION
         client_id[train] = client_id[held_out] = k
+    empty = [name for name in (*(client_split(k) for k in range(len(local))), VALIDATION, PUBLIC, TEST)
+             if not np.any(split == name)]
+    if empty:
+        raise PartitionError(f"{n} records leave split(s) {', '.join(empty)} empty.",
+                             hint="lower --clients, or build from more records")
     return Assignment(split=split, client_id=client_id, n_clients=len(local), site_names=site_names)
 
 

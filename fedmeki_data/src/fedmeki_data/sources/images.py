@@ -1,0 +1,38 @@
+"""Image decoding shared by the image sources: DICOM as radiologists see it, then one stored size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from fedmeki_data.encoding import image_value
+
+
+def dicom_pixels(path: str | Path) -> np.ndarray:
+    """Pixels of a DICOM image as float, with the VOI LUT (or window) applied and MONOCHROME1 inverted.
+
+    Raises whatever pydicom raises for an unreadable file; callers turn that into a skipped record.
+    """
+    import pydicom
+    from pydicom.pixels import apply_voi_lut
+
+    dataset = pydicom.dcmread(str(path))
+    pixels = apply_voi_lut(dataset.pixel_array, dataset).astype(np.float64)
+    if dataset.get("PhotometricInterpretation") == "MONOCHROME1":
+        pixels = pixels.max() - pixels
+    return pixels
+
+
+def stored_image(pixels: np.ndarray | Image.Image, size: int) -> dict:
+    """The ``image`` cell of a record: grayscale, min-max scaled to 8 bits, resized to ``size`` square (bicubic)."""
+    if isinstance(pixels, Image.Image):
+        pixels = np.asarray(pixels.convert("L"), dtype=np.float64)
+    pixels = np.asarray(pixels, dtype=np.float64)
+    if pixels.ndim == 3:
+        pixels = pixels.mean(axis=2)
+    low, high = float(pixels.min()), float(pixels.max())
+    scaled = np.zeros_like(pixels) if high <= low else (pixels - low) / (high - low) * 255.0
+    image = Image.fromarray(np.round(scaled).astype(np.uint8)).resize((size, size), Image.Resampling.BICUBIC)
+    return image_value(np.asarray(image))

@@ -8,7 +8,6 @@ card whose YAML ``configs:`` block maps splits to files (no loading script), and
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -17,8 +16,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from fedmeki_data import __version__
 from fedmeki_data.atomic import atomic_folder
@@ -34,6 +31,7 @@ from fedmeki_data.manifest import (
     write_manifest,
 )
 from fedmeki_data.schema import check_split_name, split_names, task_features
+from fedmeki_data.split_files import write_split_files
 from fedmeki_data.tasks import TaskSpec
 
 if TYPE_CHECKING:
@@ -41,8 +39,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_SHARD_BYTES = 500 * 1024 * 1024
-_ROW_GROUP_SIZE = 128
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
@@ -91,15 +87,17 @@ class DatasetWriter:
         self._tasks: dict[str, dict] = {}
         self.manifest: dict | None = None
 
-    def add_task(self, task: TaskSpec, data: datasets.Dataset, split: np.ndarray, *, source: str, license: str,
-                 credentialed: bool, citation: str, n_clients: int) -> None:
+    def add_task(self, task: TaskSpec, data: datasets.Dataset | pa.RecordBatchReader, split: np.ndarray, *,
+                 source: str, license: str, credentialed: bool, citation: str, n_clients: int,
+                 client_id: np.ndarray | None = None) -> None:
         """Write one task's splits.
 
         Parameters
         ----------
         task : TaskSpec
-        data : datasets.Dataset
-            All records of the task, with exactly ``task_features(task)``.
+        data : datasets.Dataset or pyarrow.RecordBatchReader
+            All records of the task, with exactly ``task_features(task)``; a reader streams them (builds
+            from large sources never hold a task in memory).
         split : ndarray of str
             Split name of each record (from :func:`fedmeki_data.partition.partition` for training tasks).
         source, license, citation : str
@@ -108,23 +106,27 @@ class DatasetWriter:
             Whether the data comes from a credentialed source (refused by open pushes).
         n_clients : int
             Number of client splits (0 for validation tasks).
+        client_id : ndarray of int, optional
+            Replaces the ``client_id`` column (the partition is known only after records are decoded).
         """
-        if data.features != task_features(task):
-            raise ValueError(f"{task.id}: columns {list(data.features)} do not match the dataset contract")
+        import datasets
+
+        features = task_features(task)
+        streamed = isinstance(data, pa.RecordBatchReader)
+        given = datasets.Features.from_arrow_schema(data.schema) if streamed else data.features
+        if given != features:
+            raise ValueError(f"{task.id}: columns {list(given)} do not match the dataset contract")
         names = split_names(task, n_clients)
         unknown = set(split.tolist()) - set(names)
         if unknown:
             raise ValueError(f"{task.id}: unexpected split names {sorted(unknown)}; expected {names}")
         folder = self._folder / task.id
         folder.mkdir()
-        splits = {}
         # Only the features go into the Parquet metadata: a Dataset read from a file also carries a
         # random fingerprint there, which would make equal builds differ byte for byte.
-        table = data.data.table.replace_schema_metadata(data.features.arrow_schema.metadata)
-        for name in names:
-            rows = table.take(pa.array(np.flatnonzero(split == name)))
-            _write_split(rows, folder, check_split_name(name))
-            splits[name] = _split_summary(rows, task)
+        batches = data if streamed else data.data.table.to_batches()
+        splits = write_split_files(batches, features.arrow_schema, split, [check_split_name(n) for n in names],
+                                   folder, task, client_id)
         self._tasks[task.id] = {
             "role": task.role, "source": source, "license": license, "credentialed": credentialed,
             "citation": citation, "n_clients": n_clients, "splits": splits,
@@ -271,24 +273,3 @@ def push_dataset(folder: str | Path, repo_id: str, *, private: bool = False, gat
     return files
 
 
-def _write_split(table: pa.Table, folder: Path, name: str) -> None:
-    n_shards = max(1, math.ceil(table.nbytes / MAX_SHARD_BYTES))
-    per_shard = math.ceil(table.num_rows / n_shards)
-    for index in range(n_shards):
-        pq.write_table(table.slice(index * per_shard, per_shard),
-                       folder / f"{name}-{index:05d}-of-{n_shards:05d}.parquet", row_group_size=_ROW_GROUP_SIZE)
-
-
-def _split_summary(table: pa.Table, task: TaskSpec) -> dict:
-    client_ids = pc.unique(table["client_id"]).to_pylist()
-    summary = {
-        "rows": table.num_rows,
-        "num_bytes": table.nbytes,
-        "client_id": client_ids[0] if len(client_ids) == 1 else -1,
-        "sites": sorted(site for site in pc.unique(table["site"]).to_pylist() if site),
-        "label_counts": {},
-    }
-    if task.is_binary:
-        counts = np.bincount(table["label"].to_numpy(), minlength=len(task.label_names))
-        summary["label_counts"] = {name: int(count) for name, count in zip(task.label_names, counts)}
-    return summary

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from fedmeki_data.errors import DatasetIntegrityError, DatasetNotFoundError
 from fedmeki_data.partition import PartitionConfig, partition
@@ -36,11 +37,15 @@ class TaskBuild:
     """One task's decoded records, before partitioning."""
 
     spec: TaskSpec
-    data: object  # datasets.Dataset, kept untyped so importing this module stays light
+    path: Path
     labels: np.ndarray | None
     sites: np.ndarray
     groups: np.ndarray
     skipped: list[dict]
+
+    def records(self) -> pa.RecordBatchReader:
+        """The decoded records, streamed from disk (not memory-mapped, so memory stays flat)."""
+        return pa.ipc.open_stream(pa.OSFile(str(self.path)))
 
 
 def build_sources(sources: Mapping[str, str | Path], out: str | Path, *,
@@ -98,19 +103,16 @@ def build_sources(sources: Mapping[str, str | Path], out: str | Path, *,
         with write_dataset(out, build=build, partition=config.to_dict(), overwrite=overwrite) as writer:
             for task in built:
                 split, client_id, n_clients = _assign(task, config)
-                data = task.data.remove_columns("client_id").add_column("client_id", client_id.tolist())
-                data = data.select_columns(list(task_features(task.spec))).cast(task_features(task.spec))
                 sources_ = task.spec.sources
-                writer.add_task(task.spec, data, split, source="; ".join(source.name for source in sources_),
+                writer.add_task(task.spec, task.records(), split, source="; ".join(source.name for source in sources_),
                                 license="; ".join(source.license for source in sources_),
                                 credentialed=task.spec.credentialed, citation=task.spec.citation,
-                                n_clients=n_clients)
+                                n_clients=n_clients, client_id=client_id)
     return writer.manifest
 
 
 def _decode_task(spec: TaskSpec, root: Path, options: BuildOptions, scratch: Path, *, num_proc: int,
                  strict: bool, progress: Progress | None) -> TaskBuild:
-    from datasets import Dataset
     from datasets.arrow_writer import ArrowWriter
 
     if not root.is_dir():
@@ -139,7 +141,7 @@ def _decode_task(spec: TaskSpec, root: Path, options: BuildOptions, scratch: Pat
     if not groups:
         raise DatasetNotFoundError(f"{root} holds no usable {spec.id} record ({len(skipped)} skipped).",
                                    hint=f"point --source at the unzipped {spec.sources[0].name} folder")
-    return TaskBuild(spec=spec, data=Dataset.from_file(str(path)),
+    return TaskBuild(spec=spec, path=path,
                      labels=np.asarray(labels, dtype=np.int64) if spec.is_binary else None,
                      sites=np.asarray(sites, dtype=object), groups=np.asarray(groups, dtype=object),
                      skipped=skipped)

@@ -79,3 +79,9 @@ class Skipped:
 
     id: str
     reason: str
+
+
+def error_reason(error: BaseException) -> str:
+    """``Type: first line of the message``: how a skip report names a decoding failure."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__

@@ -13,12 +13,9 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import numpy as np
-from PIL import Image
-
 from fedmeki_data.errors import DatasetNotFoundError
-from fedmeki_data.sources.base import BuildOptions, Record, Skipped
-from fedmeki_data.sources.images import stored_image
+from fedmeki_data.sources.base import BuildOptions, Record, Skipped, error_reason
+from fedmeki_data.sources.images import image_file
 from fedmeki_data.tasks import get_task
 
 TASK = "enlarged_cardiomediastinum"
@@ -27,7 +24,6 @@ DATASET_FOLDERS = ("CheXpert-v1.0-small", "CheXpert-v1.0")
 """Dataset folder names (downsampled and full resolution); ``--source`` may be one of them or their parent."""
 COLUMN = "Enlarged Cardiomediastinum"
 _NEGATIVE = (0.0, -1.0)
-_GRAY_MODES = ("1", "L", "I", "I;16", "I;16B", "I;16L", "F")
 
 
 @dataclass(frozen=True)
@@ -79,12 +75,9 @@ def load_item(item: ChexpertItem, options: BuildOptions) -> Record | Skipped:
     if not Path(item.image).is_file():
         return Skipped(item.id, "missing image")
     try:
-        with Image.open(item.image) as image:
-            image.load()
-            pixels = np.asarray(image if image.mode in _GRAY_MODES else image.convert("L"), dtype=np.float64)
-        cell = stored_image(pixels, options.image_size)
+        cell = image_file(item.image, options.image_size)
     except Exception as error:  # noqa: BLE001  (any decoding failure is a skipped record, not a crash)
-        return Skipped(item.id, f"unreadable image: {_first_line(error)}")
+        return Skipped(item.id, f"unreadable image: {error_reason(error)}")
     task = get_task(TASK)
     return Record(id=item.id, group=item.patient, site="", question=task.instruction,
                   answer=task.label_names[item.label], label=item.label, inputs={"image": cell})
@@ -122,7 +115,3 @@ def _label(value: str) -> tuple[int | None, str]:
         return 0, ""
     return None, f"unexpected {COLUMN} value {value!r}"
 
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__

@@ -14,13 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import numpy as np
 import openpyxl  # noqa: F401  (the [sources] extra; imported here so a missing install is reported up front)
-from PIL import Image
 
 from fedmeki_data.errors import DatasetNotFoundError
-from fedmeki_data.sources.base import BuildOptions, Record, Skipped
-from fedmeki_data.sources.images import stored_image
+from fedmeki_data.sources.base import BuildOptions, Record, Skipped, error_reason
+from fedmeki_data.sources.images import image_file
 from fedmeki_data.tasks import get_task
 
 TASK = "covid19"
@@ -31,7 +29,6 @@ CLASSES = (("COVID", 1), ("Normal", 0))
 UNKNOWN_SITE = "unknown"
 """Site of an image without a metadata row or URL."""
 _CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "raw.githubusercontent.com")
-_GRAY_MODES = ("1", "L", "I", "I;16", "I;16B", "I;16L", "F")
 _IMAGE_SUFFIX = re.compile(r"\.(png|jpe?g)$", re.IGNORECASE)
 _WWW = re.compile(r"^www\d*\.")
 
@@ -113,12 +110,9 @@ def load_item(item: CovidItem, options: BuildOptions) -> Record | Skipped:
     if not Path(item.image).is_file():
         return Skipped(item.id, "missing image")
     try:
-        with Image.open(item.image) as image:
-            image.load()
-            pixels = np.asarray(image if image.mode in _GRAY_MODES else image.convert("L"), dtype=np.float64)
-        cell = stored_image(pixels, options.image_size)
+        cell = image_file(item.image, options.image_size)
     except Exception as error:  # noqa: BLE001  (any decoding failure is a skipped record, not a crash)
-        return Skipped(item.id, f"unreadable image: {_first_line(error)}")
+        return Skipped(item.id, f"unreadable image: {error_reason(error)}")
     task = get_task(TASK)
     return Record(id=item.id, group=item.stem, site=item.site, question=task.instruction,
                   answer=task.label_names[item.label], label=item.label, inputs={"image": cell})
@@ -146,7 +140,7 @@ def _metadata_sites(path: Path) -> dict[str, str]:
     try:
         sheet = pd.read_excel(path, dtype=str, engine="openpyxl")
     except Exception as error:  # noqa: BLE001  (openpyxl raises many types for a broken workbook)
-        raise DatasetNotFoundError(f"Cannot read {path}: {_first_line(error)}.",
+        raise DatasetNotFoundError(f"Cannot read {path}: {error_reason(error)}.",
                                    hint="re-download the COVID-19 Radiography Database") from None
     columns = {str(column).strip().upper(): column for column in sheet.columns}
     if "FILE NAME" not in columns or "URL" not in columns:
@@ -158,7 +152,3 @@ def _metadata_sites(path: Path) -> dict[str, str]:
             sites.setdefault(_IMAGE_SUFFIX.sub("", name.strip()).lower(), site_from_url(url))
     return sites
 
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__

@@ -9,6 +9,8 @@ from PIL import Image
 
 from fedmeki_data.encoding import image_value
 
+_GRAY_MODES = ("1", "L", "I", "I;16", "I;16B", "I;16L", "F")
+
 
 def dicom_pixels(path: str | Path) -> np.ndarray:
     """Pixels of a DICOM image as float, with the VOI LUT (or window) applied and MONOCHROME1 inverted.
@@ -36,3 +38,14 @@ def stored_image(pixels: np.ndarray | Image.Image, size: int) -> dict:
     scaled = np.zeros_like(pixels) if high <= low else (pixels - low) / (high - low) * 255.0
     image = Image.fromarray(np.round(scaled).astype(np.uint8)).resize((size, size), Image.Resampling.BICUBIC)
     return image_value(np.asarray(image))
+
+
+def image_file(path: str | Path, size: int) -> dict:
+    """The image cell of a PNG or JPG file (16-bit grayscale kept at full depth before scaling).
+
+    Raises whatever Pillow raises for an unreadable file; callers turn that into a skipped record.
+    """
+    with Image.open(path) as image:
+        image.load()
+        pixels = np.asarray(image if image.mode in _GRAY_MODES else image.convert("L"), dtype=np.float64)
+    return stored_image(pixels, size)

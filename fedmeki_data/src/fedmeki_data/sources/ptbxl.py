@@ -24,7 +24,7 @@ import wfdb
 
 from fedmeki_data.errors import DatasetNotFoundError
 from fedmeki_data.schema import ECG_LEADS, ECG_SAMPLES, ECG_SAMPLING_RATE
-from fedmeki_data.sources.base import BuildOptions, Record, Skipped
+from fedmeki_data.sources.base import BuildOptions, Record, Skipped, error_reason
 from fedmeki_data.tasks import get_task
 
 TASK = "ecg_abnormal"
@@ -139,7 +139,7 @@ def read_record(root: str | Path, filename_lr: str) -> np.ndarray:
     except FileNotFoundError as error:
         raise RecordError(f"truncated WFDB: {filename_lr}: missing {Path(error.filename or '').name}") from None
     except Exception as error:  # noqa: BLE001  (wfdb raises ValueError, IndexError, ... for a cut file)
-        raise RecordError(f"truncated WFDB: {filename_lr}: {_first_line(error)}") from None
+        raise RecordError(f"truncated WFDB: {filename_lr}: {error_reason(error)}") from None
     if fields["fs"] != ECG_SAMPLING_RATE or signal.shape[0] != ECG_SAMPLES:
         raise RecordError(f"unexpected WFDB record: {filename_lr}: {signal.shape[0]} samples at {fields['fs']} Hz, "
                           f"expected {ECG_SAMPLES} at {ECG_SAMPLING_RATE} Hz")
@@ -178,7 +178,7 @@ def _read_rows(path: Path) -> list[dict[str, str]]:
             missing = [name for name in COLUMNS if name not in keys]
             rows = [] if missing else [{name: (row[keys[name]] or "").strip() for name in COLUMNS} for row in reader]
     except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise DatasetNotFoundError(f"Cannot read {path}: {_first_line(error)}.", hint=_HINT) from None
+        raise DatasetNotFoundError(f"Cannot read {path}: {error_reason(error)}.", hint=_HINT) from None
     if missing:
         raise DatasetNotFoundError(f"{path} lacks the columns {', '.join(missing)}.", hint=_HINT)
     return rows
@@ -222,7 +222,3 @@ def _integer(text: str) -> int | None:
         return None
     return int(value) if value.is_integer() else None
 
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__

@@ -16,7 +16,7 @@ from pathlib import Path
 import pydicom  # noqa: F401  (the [sources] extra; imported here so a missing install is reported up front)
 
 from fedmeki_data.errors import DatasetNotFoundError
-from fedmeki_data.sources.base import BuildOptions, Record, Skipped
+from fedmeki_data.sources.base import BuildOptions, Record, Skipped, error_reason
 from fedmeki_data.sources.images import dicom_pixels, stored_image
 from fedmeki_data.tasks import get_task
 
@@ -78,7 +78,7 @@ def load_item(item: RsnaItem, options: BuildOptions) -> Record | Skipped:
     try:
         image = stored_image(dicom_pixels(item.image), options.image_size)
     except Exception as error:  # noqa: BLE001  (any decoding failure is a skipped record, not a crash)
-        return Skipped(item.id, f"unreadable DICOM: {_first_line(error)}")
+        return Skipped(item.id, f"unreadable DICOM: {error_reason(error)}")
     task = get_task(TASK)
     return Record(id=item.id, group=item.patient_id, site="", question=task.instruction,
                   answer=task.label_names[item.label], label=item.label, inputs={"image": image})
@@ -103,7 +103,3 @@ def _patient_classes(path: Path) -> dict[str, set[str]]:
                                    hint=f"point --source at the unzipped RSNA folder holding {CLASS_INFO}") from None
     return classes
 
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__

@@ -123,3 +123,16 @@ def test_push_refuses_a_build_with_credentialed_tasks(built):
 
     assert refused.returncode == 2 and "credentialed" in refused.stderr
     assert private.returncode == 0, private.stderr
+
+
+def test_natural_partition_gives_each_recording_site_its_client(raw, tmp_path):
+    result = fedmeki("data", "build", "ecg_abnormal", "--source", raw / "ptbxl", "--out", tmp_path / "sites",
+                     "--partition", "natural", "--format", "json")
+
+    assert result.returncode == 0, result.stderr
+    entry = json.loads(result.stdout)["tasks"]["ecg_abnormal"]
+    clients = [entry["splits"][f"client_{k}"] for k in range(entry["n_clients"])]
+    assert entry["n_clients"] >= 2
+    # One client per site in sorted order; a patient follows the site of its first record, so a client may
+    # also hold later records of its patients from other sites.
+    assert len({client["sites"][0] for client in clients}) == entry["n_clients"]

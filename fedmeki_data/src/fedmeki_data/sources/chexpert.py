@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from fedmeki_data.errors import DatasetNotFoundError
-from fedmeki_data.sources.base import BuildOptions, Record, Skipped, error_reason
-from fedmeki_data.sources.images import image_file
-from fedmeki_data.tasks import get_task
+from fedmeki_data.sources.base import BuildOptions, Record, Skipped
+from fedmeki_data.sources.images import binary_image_record
 
 TASK = "enlarged_cardiomediastinum"
 CSV_NAME = "valid.csv"
@@ -72,15 +71,8 @@ def load_item(item: ChexpertItem, options: BuildOptions) -> Record | Skipped:
     """Decode one JPG into a record (grayscale, stored size)."""
     if item.problem:
         return Skipped(item.id, item.problem)
-    if not Path(item.image).is_file():
-        return Skipped(item.id, "missing image")
-    try:
-        cell = image_file(item.image, options.image_size)
-    except Exception as error:  # noqa: BLE001  (any decoding failure is a skipped record, not a crash)
-        return Skipped(item.id, f"unreadable image: {error_reason(error)}")
-    task = get_task(TASK)
-    return Record(id=item.id, group=item.patient, site="", question=task.instruction,
-                  answer=task.label_names[item.label], label=item.label, inputs={"image": cell})
+    return binary_image_record(TASK, item.id, item.image, group=item.patient, site="", label=item.label,
+                               size=options.image_size)
 
 
 def _dataset_folder(root: Path) -> Path:

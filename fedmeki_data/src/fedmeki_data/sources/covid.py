@@ -18,8 +18,7 @@ import openpyxl  # noqa: F401  (the [sources] extra; imported here so a missing 
 
 from fedmeki_data.errors import DatasetNotFoundError
 from fedmeki_data.sources.base import BuildOptions, Record, Skipped, error_reason
-from fedmeki_data.sources.images import image_file
-from fedmeki_data.tasks import get_task
+from fedmeki_data.sources.images import binary_image_record
 
 TASK = "covid19"
 DATASET_FOLDER = "COVID-19_Radiography_Dataset"
@@ -107,15 +106,8 @@ def list_items(root: Path, options: BuildOptions) -> list[CovidItem]:
 
 def load_item(item: CovidItem, options: BuildOptions) -> Record | Skipped:
     """Decode one PNG into a record (grayscale, stored size)."""
-    if not Path(item.image).is_file():
-        return Skipped(item.id, "missing image")
-    try:
-        cell = image_file(item.image, options.image_size)
-    except Exception as error:  # noqa: BLE001  (any decoding failure is a skipped record, not a crash)
-        return Skipped(item.id, f"unreadable image: {error_reason(error)}")
-    task = get_task(TASK)
-    return Record(id=item.id, group=item.stem, site=item.site, question=task.instruction,
-                  answer=task.label_names[item.label], label=item.label, inputs={"image": cell})
+    return binary_image_record(TASK, item.id, item.image, group=item.stem, site=item.site, label=item.label,
+                               size=options.image_size)
 
 
 def _dataset_folder(root: Path) -> Path:

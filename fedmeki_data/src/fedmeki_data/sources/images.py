@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from fedmeki_data.encoding import image_value
+from fedmeki_data.sources.base import Record, Skipped, error_reason
+from fedmeki_data.tasks import get_task
 
 _GRAY_MODES = ("1", "L", "I", "I;16", "I;16B", "I;16L", "F")
 
@@ -49,3 +52,22 @@ def image_file(path: str | Path, size: int) -> dict:
         image.load()
         pixels = np.asarray(image if image.mode in _GRAY_MODES else image.convert("L"), dtype=np.float64)
     return stored_image(pixels, size)
+
+
+def binary_image_record(task: str, record_id: str, image: str, *, group: str, site: str, label: int, size: int,
+                        decode: Callable[[str, int], dict] = image_file, kind: str = "image") -> Record | Skipped:
+    """The record of a yes/no image task, or why its image file cannot be used (missing, unreadable ``kind``)."""
+    if not Path(image).is_file():
+        return Skipped(record_id, "missing image")
+    try:
+        cell = decode(image, size)
+    except Exception as error:  # noqa: BLE001  (any decoding failure is a skipped record, not a crash)
+        return Skipped(record_id, f"unreadable {kind}: {error_reason(error)}")
+    spec = get_task(task)
+    return Record(id=record_id, group=group, site=site, question=spec.instruction, answer=spec.label_names[label],
+                  label=label, inputs={"image": cell})
+
+
+def dicom_file(path: str, size: int) -> dict:
+    """The image cell of a DICOM file (see :func:`dicom_pixels`)."""
+    return stored_image(dicom_pixels(path), size)

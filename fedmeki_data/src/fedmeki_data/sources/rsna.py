@@ -16,9 +16,8 @@ from pathlib import Path
 import pydicom  # noqa: F401  (the [sources] extra; imported here so a missing install is reported up front)
 
 from fedmeki_data.errors import DatasetNotFoundError
-from fedmeki_data.sources.base import BuildOptions, Record, Skipped, error_reason
-from fedmeki_data.sources.images import dicom_pixels, stored_image
-from fedmeki_data.tasks import get_task
+from fedmeki_data.sources.base import BuildOptions, Record, Skipped
+from fedmeki_data.sources.images import binary_image_record, dicom_file
 
 TASK = "lung_opacity"
 CLASS_INFO = "stage_2_detailed_class_info.csv"
@@ -73,15 +72,8 @@ def load_item(item: RsnaItem, options: BuildOptions) -> Record | Skipped:
     """Decode the patient's DICOM (VOI LUT applied, MONOCHROME1 inverted) into a record."""
     if item.problem:
         return Skipped(item.id, item.problem)
-    if not Path(item.image).is_file():
-        return Skipped(item.id, "missing image")
-    try:
-        image = stored_image(dicom_pixels(item.image), options.image_size)
-    except Exception as error:  # noqa: BLE001  (any decoding failure is a skipped record, not a crash)
-        return Skipped(item.id, f"unreadable DICOM: {error_reason(error)}")
-    task = get_task(TASK)
-    return Record(id=item.id, group=item.patient_id, site="", question=task.instruction,
-                  answer=task.label_names[item.label], label=item.label, inputs={"image": image})
+    return binary_image_record(TASK, item.id, item.image, group=item.patient_id, site="", label=item.label,
+                               size=options.image_size, decode=dicom_file, kind="DICOM")
 
 
 def _patient_classes(path: Path) -> dict[str, set[str]]:

@@ -81,7 +81,8 @@ def predict(model: str | Path, data: str | Path, out: str | Path, *, client: int
         ``progress(task, done, total)`` per predicted task.
     """
     folder = model_folder(model, client=client)
-    local = LocalModel.from_pretrained(folder).to(resolve_device(device))
+    target = resolve_device(device)
+    local = LocalModel.from_pretrained(folder).to(target)
     provenance = _provenance(folder)
     dataset_folder = resolve_dataset(data)
     manifest = read_manifest(dataset_folder)
@@ -90,7 +91,7 @@ def predict(model: str | Path, data: str | Path, out: str | Path, *, client: int
     for done, task in enumerate(config.tasks, start=1):
         tensors = load_task_tensors(dataset_folder, task, "test", image_size=config.image.image_size,
                                     max_steps=config.clinical.max_steps)
-        scores = predict_proba(local, task, tensors, batch_size=batch_size, device=resolve_device(device))
+        scores = predict_proba(local, task, tensors, batch_size=batch_size, device=target)
         predictions[task] = [{"id": record, "prediction": "yes" if score >= THRESHOLD else "no", "score": float(score)}
                              for record, score in zip(tensors.ids, scores, strict=True)]
         if progress:

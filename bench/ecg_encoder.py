@@ -69,7 +69,7 @@ def encoders() -> dict[str, tuple[str, object]]:
 
 def train_and_evaluate(config, train, test, args: argparse.Namespace) -> dict:
     """Train one model for ``args.epochs`` epochs; test metrics every ``args.every`` epochs and at the end."""
-    from fedmeki_models.fl.engine import generator_for
+    from fedmeki_models.fl.seeds import generator_for
     from fedmeki_models.model import build_local_model
     from fedmeki_models.training import TrainingConfig, evaluate_binary, make_optimizer, train_local
 

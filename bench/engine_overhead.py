@@ -66,7 +66,7 @@ PROFILED = (
     ("  save_checkpoint", "fl/checkpoint.py", "save_checkpoint"),
     ("  write_history", "fl/history.py", "write_history"),
     ("  Federation.evaluate (last round)", "fl/engine.py", "evaluate"),
-    ("  derive_seed", "fl/engine.py", "derive_seed"),
+    ("  derive_seed", "fl/seeds.py", "derive_seed"),
 )
 
 
@@ -149,13 +149,13 @@ def run_federation(config, view, initial, folder: Path) -> Timer:
     model = copy.deepcopy(initial)
     folder.mkdir(parents=True)
     with Timer() as timer:
-        Federation(config, view, make_algorithm("fedavg"), model, folder).run()
+        Federation.in_process(config, view, make_algorithm("fedavg"), model, folder).run()
     return timer
 
 
 def run_centralised(config, view, initial) -> tuple[Timer, int, object]:
     """Time, optimiser steps and model of the plain train_local loop over the same shards, then evaluation."""
-    from fedmeki_models.fl.engine import generator_for
+    from fedmeki_models.fl.seeds import generator_for
     from fedmeki_models.training import make_optimizer, train_local
 
     task = config.tasks[0]
@@ -176,7 +176,7 @@ def same_batches(data, batch_size: int, epochs: int, seed: int) -> list[dict]:
     """The batches ``train_local`` draws from ``data`` with generator seed ``seed``, pre-built, in order."""
     import torch
 
-    from fedmeki_models.fl.engine import generator_for
+    from fedmeki_models.fl.seeds import generator_for
 
     generator = generator_for(seed)
     torch.randint(0, 2**62, (1,), generator=generator)  # train_local's dropout seed comes first
@@ -209,7 +209,7 @@ def train_local_loop(model, task: str, data, training, epochs: int, seed: int) -
     """Time one ``train_local`` call of ``epochs`` epochs over ``data`` with generator seed ``seed``."""
     from dataclasses import replace
 
-    from fedmeki_models.fl.engine import generator_for
+    from fedmeki_models.fl.seeds import generator_for
     from fedmeki_models.training import train_local
 
     with Timer() as timer:

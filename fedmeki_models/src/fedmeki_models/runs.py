@@ -133,7 +133,7 @@ def _federate(config: RunConfig, view: FederationData, initial: LocalModel, fold
     folder.mkdir(parents=True, exist_ok=True)
     algorithm = make_algorithm("fedavg") if baseline else make_algorithm(config.algorithm, **config.algorithm_params)
     model = copy.deepcopy(initial).to(resolve_device(config.device))
-    federation = Federation(config, view, algorithm, model, folder, baseline=baseline, progress=progress)
+    federation = Federation.in_process(config, view, algorithm, model, folder, baseline=baseline, progress=progress)
     return federation.run(resume=resume)
 
 

@@ -3,7 +3,7 @@
 A checkpoint holds the global weights, the server state of each task, each client's kept state
 (control variates, batch-norm tensors, persistent optimiser state) and the engine's JSON state (the
 round, the history so far, bytes counted). Randomness needs no saved state: every draw derives from
-``(seed, round, task, client)`` (see :func:`fedmeki_models.fl.engine.derive_seed`), so the round number
+``(seed, round, task, client)`` (see :func:`fedmeki_models.fl.seeds.derive_seed`), so the round number
 restores it. Nothing is ever unpickled.
 """
 
@@ -22,7 +22,7 @@ from fedmeki_models.errors import CheckpointError
 CHECKPOINTS = "checkpoints"
 _TENSORS = "tensors.safetensors"
 _STATE = "state.json"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
 
 
 def round_folder(run: Path, round_: int) -> Path:

@@ -1,10 +1,14 @@
-"""The in-process engine: runs an algorithm's client updates and aggregations round by round on one machine.
+"""The server loop of a federation: sampling, aggregation, evaluation, checkpoints, history.
 
+Both engines run this loop; they differ only in their :class:`~fedmeki_models.fl.clients.Clients`:
+:class:`~fedmeki_models.fl.local_clients.LocalClients` trains every client in this process,
+``fedmeki_models.flower.clients.FlowerClients`` sends the same work to Flower SuperNodes.
 Multi-task federations aggregate once per task per round, in registry order, as the original code did;
 a task's aggregation touches only its encoder and head. Every random draw derives from
-``(seed, purpose, round, task, client)`` by :func:`derive_seed`, so a run is bit-identical on CPU for a
-seed, and a resumed run continues exactly where the interrupted one stopped.
+``(seed, purpose, round, task, client)`` (:mod:`fedmeki_models.fl.seeds`), so a run is bit-identical on
+CPU for a seed, and a resumed run continues exactly where the interrupted one stopped.
 """
+
 
 from __future__ import annotations
 
@@ -15,16 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from fedmeki_data.progress import Progress
-from fedmeki_data.tasks import TASKS
 from fedmeki_models.data import TaskTensors
 from fedmeki_models.errors import CheckpointError, ModelConfigError, TooFewClientsError
 from fedmeki_models.fl.aggregation import check_client_updates
 from fedmeki_models.fl.algorithms.base import Algorithm
 from fedmeki_models.fl.checkpoint import latest_checkpoint, save_checkpoint
+from fedmeki_models.fl.clients import ClientFailure, Clients, Metrics, check_finite, evaluation_options
 from fedmeki_models.fl.history import write_history
+from fedmeki_models.fl.local_clients import LocalClients
+from fedmeki_models.fl.seeds import SAMPLING, SERVER, derive_seed, generator_for
 from fedmeki_models.fl.types import ClientUpdate, RoundContext, Weights, nbytes
 from fedmeki_models.model import LocalModel
 from fedmeki_models.run_config import RunConfig
@@ -32,26 +37,10 @@ from fedmeki_models.training import evaluate_binary, load_state, state_of, train
 
 logger = logging.getLogger(__name__)
 
-_SAMPLING, _CLIENT, _SERVER = 0, 1, 2
-_TASK_NUMBER = {task_id: number for number, task_id in enumerate(TASKS)}
-
-
-def derive_seed(seed: int, purpose: int, round_: int, task: str | None = None, client: int = 0) -> int:
-    """A 63-bit seed for one random draw of a run; the task counts by its registry position, so a task
-    gets the same draws whether it trains alone or beside others."""
-    task_number = _TASK_NUMBER[task] + 1 if task is not None else 0
-    sequence = np.random.SeedSequence([seed, purpose, round_, task_number, client])
-    return int(sequence.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
-
-
-def generator_for(seed: int) -> torch.Generator:
-    """A CPU ``torch.Generator`` seeded with ``seed``."""
-    return torch.Generator().manual_seed(seed)
-
 
 @dataclass
 class FederationData:
-    """What one federation trains and evaluates on; client ``k`` is index ``k`` of each list.
+    """What an in-process federation trains and evaluates on; client ``k`` is index ``k`` of each list.
 
     Attributes
     ----------
@@ -68,10 +57,6 @@ class FederationData:
     public: dict[str, TaskTensors] = field(default_factory=dict)
     test: dict[str, TaskTensors] = field(default_factory=dict)
 
-    @property
-    def n_clients(self) -> int:
-        return len(next(iter(self.clients.values())))
-
 
 @dataclass
 class FederationResult:
@@ -84,42 +69,51 @@ class FederationResult:
 
 
 class Federation:
-    """One federation of :class:`FederationData` clients training ``model`` with ``algorithm``.
+    """One federation of ``clients`` training ``model`` with ``algorithm``.
 
     Parameters
     ----------
     config : RunConfig
-    data : FederationData
+    clients : Clients
+        Where client updates run (in this process, or on Flower SuperNodes).
     algorithm : Algorithm
     model : LocalModel
         Initial global model (already on ``device``); trained in place.
     folder : Path
         Where checkpoints and ``history.json`` go.
+    public, test : dict of str to TaskTensors, optional
+        The server's data per task: the ``public`` split (``public_finetune``) and the ``test`` split.
     baseline : bool, default=False
-        Plain training (the centralised and local-only baselines): each client's optimiser persists across
-        rounds and nothing counts as communicated. FL clients start every round with a fresh optimiser,
-        as the original code did.
+        Plain training (the centralised and local-only baselines): nothing counts as communicated.
     progress : Progress, optional
     """
 
-    def __init__(self, config: RunConfig, data: FederationData, algorithm: Algorithm, model: LocalModel,
-                 folder: Path, *, baseline: bool = False, progress: Progress | None = None) -> None:
-        self.config, self.data, self.algorithm, self.model = config, data, algorithm, model
+    def __init__(self, config: RunConfig, clients: Clients, algorithm: Algorithm, model: LocalModel, folder: Path,
+                 *, public: dict[str, TaskTensors] | None = None, test: dict[str, TaskTensors] | None = None,
+                 baseline: bool = False, progress: Progress | None = None) -> None:
+        self.config, self.clients, self.algorithm, self.model = config, clients, algorithm, model
+        self.public, self.test = public or {}, test or {}
         self.folder, self.baseline, self.progress = folder, baseline, progress
         self.device = next(model.parameters()).device
-        self.per_round = max(1, math.ceil(config.fraction * data.n_clients))
+        self.per_round = max(1, math.ceil(config.fraction * clients.n_clients))
         if self.per_round < config.min_clients:
             raise ModelConfigError(
-                f"fraction={config.fraction} samples {self.per_round} of {data.n_clients} clients per round, "
+                f"fraction={config.fraction} samples {self.per_round} of {clients.n_clients} clients per round, "
                 f"fewer than min_clients={config.min_clients}.", hint="raise --fraction or lower --min-clients")
         self.global_weights: Weights = state_of(model, model.state_dict())
         self.server_states: dict[str, Weights] = {task: algorithm.init_server_state(self._task_weights(task),
                                                                                     self._context(0, task))
                                                   for task in config.tasks}
-        self.client_states: dict[int, dict[str, Weights]] = {client: {} for client in range(data.n_clients)}
-        self.optimizer_states: dict[int, dict[str, dict]] = {client: {} for client in range(data.n_clients)}
         self.history: list[dict] = []
         self.bytes_sent = self.bytes_received = 0
+
+    @classmethod
+    def in_process(cls, config: RunConfig, data: FederationData, algorithm: Algorithm, model: LocalModel,
+                   folder: Path, *, baseline: bool = False, progress: Progress | None = None) -> Federation:
+        """A federation whose clients are :class:`LocalClients` over ``data`` (baselines keep optimisers)."""
+        clients = LocalClients(data.clients, data.validation, algorithm, model, config, keep_optimizer=baseline)
+        return cls(config, clients, algorithm, model, folder, public=data.public, test=data.test, baseline=baseline,
+                   progress=progress)
 
     # The loop ----------------------------------------------------------------------------------
 
@@ -141,52 +135,46 @@ class Federation:
         return FederationResult(self.model, self.history, self.bytes_sent, self.bytes_received)
 
     def _train_round(self, round_: int) -> dict:
-        clients = self._sample(round_)
-        record: dict = {"round": round_, "clients": clients, "dropped": [], "train_loss": {}}
+        sampled = self._sample(round_)
+        record: dict = {"round": round_, "clients": sampled, "dropped": [], "train_loss": {}}
         sent_before, received_before = self.bytes_sent, self.bytes_received
-        done, total = 0, len(clients) * len(self.config.tasks)
+        done, total = 0, len(sampled) * len(self.config.tasks)
+
+        def on_reply() -> None:
+            nonlocal done
+            done += 1
+            if self.progress:
+                self.progress(f"round {round_}/{self.config.rounds}", done, total)
+
         for task in self.config.tasks:
             weights = self._task_weights(task)
             payload = self.algorithm.server_payload(self.server_states[task])
-            updates: list[ClientUpdate] = []
-            for client in clients:
-                update = self._client_update(round_, task, client, weights, payload, record)
-                if update is not None:
-                    updates.append(update)
-                done += 1
-                if self.progress:
-                    self.progress(f"round {round_}/{self.config.rounds}", done, total)
+            sizes = self.clients.sizes(task)
+            asked = [client for client in sampled if sizes[client] > 0]
+            done += len(sampled) - len(asked)
+            if not self.baseline:
+                self.bytes_sent += len(asked) * (nbytes(weights) + nbytes(payload))
+            updates = [reply for reply in self.clients.train(round_, task, asked, weights, payload, on_reply)
+                       if self._accepted(reply, round_, task, record)]
             self._aggregate(round_, task, weights, updates, record)
         record["bytes_sent"] = self.bytes_sent - sent_before
         record["bytes_received"] = self.bytes_received - received_before
         return record
 
-    def _client_update(self, round_: int, task: str, client: int, weights: Weights, payload: Weights,
-                       record: dict) -> ClientUpdate | None:
-        shard = self.data.clients[task][client]
-        if len(shard) == 0:
-            return None
-        if not self.baseline:
-            self.bytes_sent += nbytes(weights) + nbytes(payload)
-        try:
-            outcome = self.algorithm.client_update(
-                self.model, task, shard, self.config.training, client=client, global_weights=weights,
-                payload=payload, client_state=self.client_states[client].get(task, {}),
-                generator=generator_for(derive_seed(self.config.seed, _CLIENT, round_, task, client)),
-                device=self.device, optimizer_state=self.optimizer_states[client].get(task),
-                keep_optimizer=self.baseline)
-            _check_finite(outcome.update)
-        except Exception as error:  # a failing hospital must not stop the federation
-            logger.warning("round %d, %s: client %d dropped: %s: %s", round_, task, client,
-                           type(error).__name__, error)
-            record["dropped"].append({"client": client, "task": task, "error": f"{type(error).__name__}: {error}"})
-            return None
-        self.client_states[client][task] = outcome.state
-        if outcome.optimizer_state is not None:
-            self.optimizer_states[client][task] = outcome.optimizer_state
-        if not self.baseline:
-            self.bytes_received += nbytes(outcome.update.weights) + nbytes(outcome.update.extras)
-        return outcome.update
+    def _accepted(self, reply: ClientUpdate | ClientFailure, round_: int, task: str, record: dict) -> bool:
+        """Whether ``reply`` is a finite update; failures and diverged updates are logged and recorded."""
+        if isinstance(reply, ClientUpdate):
+            try:
+                check_finite(reply)
+            except FloatingPointError as error:
+                reply = ClientFailure(reply.client, f"{type(error).__name__}: {error}")
+            else:
+                if not self.baseline:
+                    self.bytes_received += nbytes(reply.weights) + nbytes(reply.extras)
+                return True
+        logger.warning("round %d, %s: client %d dropped: %s", round_, task, reply.client, reply.error)
+        record["dropped"].append({"client": reply.client, "task": task, "error": reply.error})
+        return False
 
     def _aggregate(self, round_: int, task: str, weights: Weights, updates: list[ClientUpdate], record: dict) -> None:
         if len(updates) < self.config.min_clients:
@@ -207,8 +195,8 @@ class Federation:
         """The server trains the global model on each task's ``public`` split (``training.epochs`` epochs)."""
         load_state(self.model, self.final_weights())
         for task in self.config.tasks:
-            train_local(self.model, task, self.data.public[task], self.config.training,
-                        generator=generator_for(derive_seed(self.config.seed, _SERVER, round_, task)),
+            train_local(self.model, task, self.public[task], self.config.training,
+                        generator=generator_for(derive_seed(self.config.seed, SERVER, round_, task)),
                         device=self.device)
             self.global_weights.update(state_of(self.model, self.model.task_state_keys(task)))
 
@@ -220,50 +208,45 @@ class Federation:
 
     def evaluate(self) -> dict:
         """Metrics of the global model on each client's validation data and on the test split."""
-        load_state(self.model, self.final_weights())
-        options = {"batch_size": max(256, self.config.training.batch_size), "device": self.device,
-                   "precision": self.config.training.precision}
-        validation, test = {}, {}
-        for task in self.config.tasks:
-            per_client = {str(client): evaluate_binary(self.model, task, part, **options)
-                          for client, part in enumerate(self.data.validation[task]) if len(part)}
-            if per_client:
-                names = next(iter(per_client.values()))
-                validation[task] = {"mean": {name: float(np.nanmean([m[name] for m in per_client.values()]))
-                                             for name in names}, "clients": per_client}
-            if task in self.data.test:
-                test[task] = evaluate_binary(self.model, task, self.data.test[task], **options)
+        final = self.final_weights()
+        validation = {task: {"mean": _mean_metrics(per_client),
+                             "clients": {str(client): metrics for client, metrics in sorted(per_client.items())}}
+                      for task, per_client in self.clients.evaluate(final, self.config.tasks).items() if per_client}
+        load_state(self.model, final)
+        options = evaluation_options(self.config, self.device)
+        test = {task: evaluate_binary(self.model, task, self.test[task], **options)
+                for task in self.config.tasks if task in self.test}
         return {"validation": validation, "test": test}
 
     def final_weights(self) -> Weights:
         """The global model as evaluated and exported (an algorithm may fill in client-kept tensors)."""
         weights = dict(self.global_weights)
         for task in self.config.tasks:
-            sizes = {client: len(part) for client, part in enumerate(self.data.clients[task])}
-            states = {client: states[task] for client, states in self.client_states.items() if task in states}
-            weights.update(self.algorithm.global_model_weights(self._task_weights(task), states, sizes))
+            sizes = dict(enumerate(self.clients.sizes(task)))
+            weights.update(self.algorithm.global_model_weights(self._task_weights(task),
+                                                               self.clients.kept_states(task), sizes))
         return weights
 
     # State ---------------------------------------------------------------------------------------
 
     def _sample(self, round_: int) -> list[int]:
-        if self.per_round >= self.data.n_clients:
-            return list(range(self.data.n_clients))
-        rng = np.random.default_rng(derive_seed(self.config.seed, _SAMPLING, round_))
-        return sorted(int(client) for client in rng.choice(self.data.n_clients, self.per_round, replace=False))
+        n_clients = self.clients.n_clients
+        if self.per_round >= n_clients:
+            return list(range(n_clients))
+        rng = np.random.default_rng(derive_seed(self.config.seed, SAMPLING, round_))
+        return sorted(int(client) for client in rng.choice(n_clients, self.per_round, replace=False))
 
     def _task_weights(self, task: str) -> Weights:
         return {key: self.global_weights[key] for key in self.model.task_state_keys(task)}
 
     def _context(self, round_: int, task: str) -> RoundContext:
         names = {name for name, _ in self.model.named_parameters()}
-        return RoundContext(round=round_, task=task, num_clients=self.data.n_clients,
+        return RoundContext(round=round_, task=task, num_clients=self.clients.n_clients,
                             parameter_keys=frozenset(key for key in self.model.task_state_keys(task) if key in names))
 
     def _snapshot(self) -> dict:
-        return {"global": self.global_weights, "server": self.server_states, "clients": self.client_states,
-                "optimizers": self.optimizer_states, "history": self.history,
-                "bytes": [self.bytes_sent, self.bytes_received]}
+        return {"global": self.global_weights, "server": self.server_states, "clients": self.clients.state(),
+                "history": self.history, "bytes": [self.bytes_sent, self.bytes_received]}
 
     def _restore(self) -> int:
         found = latest_checkpoint(self.folder)
@@ -274,16 +257,14 @@ class Federation:
             raise CheckpointError(f"{self.folder} holds round {round_}, beyond rounds={self.config.rounds}.",
                                   hint="resume with the run's own config")
         self.global_weights = dict(tree["global"])
-        self.server_states, self.client_states = tree["server"], tree["clients"]
-        self.optimizer_states, self.history = tree["optimizers"], tree["history"]
+        self.server_states, self.history = tree["server"], tree["history"]
+        self.clients.restore(tree["clients"])
         self.bytes_sent, self.bytes_received = tree["bytes"]
         logger.info("resuming %s after round %d", self.folder, round_)
         return round_
 
 
-
-def _check_finite(update: ClientUpdate) -> None:
-    """A diverged client (NaN or infinite weights) is dropped like one that raised."""
-    for key, tensor in {**update.weights, **update.extras}.items():
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise FloatingPointError(f"non-finite values in {key}")
+def _mean_metrics(per_client: dict[int, Metrics]) -> Metrics:
+    """The unweighted mean over clients of each metric (NaN-aware)."""
+    names = next(iter(per_client.values()))
+    return {name: float(np.nanmean([metrics[name] for metrics in per_client.values()])) for name in names}

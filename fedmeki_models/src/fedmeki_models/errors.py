@@ -19,3 +19,7 @@ class InconsistentUpdatesError(FedmekiError, ValueError):
 
 class TooFewClientsError(FedmekiError, RuntimeError):
     """Fewer clients than ``min_clients`` finished a round, so the run stops."""
+
+
+class FlowerDeploymentError(FedmekiError, RuntimeError):
+    """A Flower deployment that cannot run: flwr missing, clients not connected, a process that would not start."""

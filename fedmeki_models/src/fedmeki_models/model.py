@@ -23,7 +23,6 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin, constants, hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError
 from torch import Tensor, nn
-from transformers import DeiTConfig, DeiTModel
 
 from fedmeki_models.config import ImageEncoderConfig, LocalModelConfig
 from fedmeki_models.encoders import EncoderOutput, build_encoder
@@ -163,6 +162,8 @@ def build_local_model(config: LocalModelConfig, *, seed: int = 0, image_weights:
 def _load_deit(source: str, image: ImageEncoderConfig,
                cache_dir: str | Path | None) -> tuple[ImageEncoderConfig, dict[str, Tensor]] | None:
     """``(config.image with the checkpoint's sizes, DeiTModel state dict)``, or None after a WARNING."""
+    from transformers import DeiTModel  # imported on use: transformers' vision models cost seconds to import
+
     try:
         deit, info = DeiTModel.from_pretrained(source, use_safetensors=True, add_pooling_layer=False,
                                                cache_dir=cache_dir, output_loading_info=True)
@@ -177,8 +178,10 @@ def _load_deit(source: str, image: ImageEncoderConfig,
     return None
 
 
-def _unsupported(deit: DeiTConfig, missing_keys: list[str]) -> str:
+def _unsupported(deit: "DeiTConfig", missing_keys: list[str]) -> str:  # noqa: F821 (imported on use)
     """Why a loaded DeiT cannot be rebuilt from an ImageEncoderConfig, or ``""``."""
+    from transformers import DeiTConfig
+
     reference = DeiTConfig()
     if missing_keys:
         return f"the checkpoint lacks {len(missing_keys)} DeiT weights, e.g. {missing_keys[0]}"
@@ -192,7 +195,7 @@ def _unsupported(deit: DeiTConfig, missing_keys: list[str]) -> str:
     return ""
 
 
-def _adopt_sizes(image: ImageEncoderConfig, deit: DeiTConfig) -> ImageEncoderConfig:
+def _adopt_sizes(image: ImageEncoderConfig, deit: "DeiTConfig") -> ImageEncoderConfig:  # noqa: F821
     return dataclasses.replace(image, image_size=_pair(deit.image_size)[0], patch_size=_pair(deit.patch_size)[0],
                                hidden_size=deit.hidden_size, num_layers=deit.num_hidden_layers,
                                num_heads=deit.num_attention_heads, mlp_size=deit.intermediate_size)

@@ -19,6 +19,7 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,10 +29,13 @@ import torch
 
 from fedmeki_data.errors import OutputExistsError
 from fedmeki_data.progress import Progress
+from fedmeki_data.schema import PUBLIC, TEST
 from fedmeki_models import __version__
+from fedmeki_models.config import LocalModelConfig
 from fedmeki_models.data import FederatedData, load_federated_data
-from fedmeki_models.errors import CheckpointError
+from fedmeki_models.errors import CheckpointError, ModelConfigError
 from fedmeki_models.fl.algorithms import make_algorithm
+from fedmeki_models.fl.clients import Clients
 from fedmeki_models.fl.engine import Federation, FederationData, FederationResult
 from fedmeki_models.fl.history import CURVES_FILE, plot_history
 from fedmeki_models.model import LocalModel, build_local_model
@@ -46,9 +50,12 @@ CLIENTS_DIR = "clients"
 TRAINING_FILE = "training.json"
 """Provenance saved beside a model's weights: dataset, method and communication, for ``fedmeki predict``."""
 
+RemoteClients = Callable[[RunConfig, LocalModelConfig, int], Clients]
+"""Connects to clients that hold their own data (Flower SuperNodes): ``(config, model config, n_clients)``."""
+
 
 def train(config: RunConfig | None, out: str | Path, *, resume: bool = False, overwrite: bool = False,
-          progress: Progress | None = None) -> dict:
+          progress: Progress | None = None, remote: RemoteClients | None = None) -> dict:
     """Run ``config`` into the run folder ``out`` and return its ``run.json`` summary.
 
     Parameters
@@ -64,11 +71,15 @@ def train(config: RunConfig | None, out: str | Path, *, resume: bool = False, ov
         Replace an existing run folder.
     progress : Progress, optional
         Called for data decoding and for every client update.
+    remote : RemoteClients, optional
+        Train with clients that hold their own data (the Flower engine's ServerApp): this process reads
+        only the ``test`` (and, for ``public_finetune``, ``public``) splits of ``config.data``.
 
     Raises
     ------
     ModelConfigError
-        If the algorithm or one of its parameters is unknown (before ``out`` is touched).
+        If the algorithm or one of its parameters is unknown (before ``out`` is touched), or ``remote``
+        is given with a baseline or ``resume``.
     OutputExistsError
         If ``out`` exists and neither ``resume`` nor ``overwrite`` is given.
     CheckpointError
@@ -77,6 +88,8 @@ def train(config: RunConfig | None, out: str | Path, *, resume: bool = False, ov
         If a round ends with fewer than ``min_clients`` successful clients.
     """
     folder = Path(out)
+    if remote is not None:
+        check_remote(config, resume=resume)
     if config is not None and not config.is_baseline:
         # An unknown algorithm or parameter fails here, before the folder is created or replaced.
         make_algorithm(config.algorithm, **config.algorithm_params)
@@ -90,12 +103,17 @@ def train(config: RunConfig | None, out: str | Path, *, resume: bool = False, ov
     try:
         # Built first: pretrained image weights may change the image size the data is prepared at.
         model = build_local_model(config.model_config(), seed=config.seed, image_weights=config.image_weights)
+        splits = (PUBLIC, TEST) if config.variant == "public_finetune" else (TEST,)
         data = load_federated_data(config.data, config.tasks, image_size=model.config.image.image_size,
-                                   max_steps=model.config.clinical.max_steps, progress=progress)
-        results = _run(config, data, model, folder, resume=resume, progress=progress)
+                                   max_steps=model.config.clinical.max_steps, progress=progress,
+                                   **({"splits": splits} if remote is not None else {}))
+        if remote is None:
+            results = _run(config, data, model, folder, resume=resume, progress=progress)
+        else:
+            results = {MODEL_DIR: _federate_remote(config, data, model, folder, remote, progress)}
     except BaseException as error:
         _write_summary(folder, {"status": "failed", "error": f"{type(error).__name__}: {error}",
-                                "config": config.to_dict()})
+                                "hint": getattr(error, "hint", ""), "config": config.to_dict()})
         raise
     summary = _summarise(config, data, results, seconds=time.perf_counter() - started)
     for name, result in results.items():
@@ -104,6 +122,16 @@ def train(config: RunConfig | None, out: str | Path, *, resume: bool = False, ov
                  folder / CURVES_FILE, title=f"{config.algorithm} {config.setting}")
     _write_summary(folder, summary)
     return summary
+
+
+def check_remote(config: RunConfig | None, *, resume: bool) -> None:
+    """Refuse what only the in-process engine can do: baselines (they pool or isolate data) and resume."""
+    if resume or config is None:
+        raise ModelConfigError("A run with remote clients cannot be resumed: the sites' own state is gone.",
+                               hint="start it again (--overwrite), or run it in-process to use --resume")
+    if config.is_baseline:
+        raise ModelConfigError(f"The {config.algorithm} baseline runs in-process only: it needs every client's data.",
+                               hint="drop --engine flower, or choose an FL algorithm")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -135,6 +163,16 @@ def _federate(config: RunConfig, view: FederationData, initial: LocalModel, fold
     model = copy.deepcopy(initial).to(resolve_device(config.device))
     federation = Federation.in_process(config, view, algorithm, model, folder, baseline=baseline, progress=progress)
     return federation.run(resume=resume)
+
+
+def _federate_remote(config: RunConfig, data: FederatedData, initial: LocalModel, folder: Path,
+                     remote: RemoteClients, progress: Progress | None) -> FederationResult:
+    folder.mkdir(parents=True, exist_ok=True)
+    algorithm = make_algorithm(config.algorithm, **config.algorithm_params)
+    model = initial.to(resolve_device(config.device))
+    clients = remote(config, model.config, data.n_clients)
+    return Federation(config, clients, algorithm, model, folder, public=data.public, test=data.test,
+                      progress=progress).run()
 
 
 def _federated_view(data: FederatedData) -> FederationData:
@@ -194,6 +232,7 @@ def _summarise(config: RunConfig, data: FederatedData, results: dict[str, Federa
         "algorithm": make_algorithm(config.algorithm, **config.algorithm_params).to_config()
         if not config.is_baseline else {"name": config.algorithm},
         "communication_bytes": {"sent": sent, "received": received, "total": sent + received},
+        **next(iter(results.values())).clients,
         "models": sorted(results), "test": _mean_metrics(list(finals.values())),
         "test_per_model": finals if len(finals) > 1 else None, "config": config.to_dict(),
     }
@@ -218,7 +257,7 @@ def _mean_history(results: dict[str, FederationResult]) -> list[dict]:
 
 
 def _provenance(summary: dict) -> dict:
-    keys = ("fedmeki_version", "dataset", "method", "algorithm", "communication_bytes", "config")
+    keys = ("fedmeki_version", "dataset", "method", "algorithm", "communication_bytes", "engine", "config")
     return {key: summary[key] for key in keys}
 
 

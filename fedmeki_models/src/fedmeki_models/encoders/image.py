@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
-from transformers import DeiTConfig, DeiTModel
 
 from fedmeki_models.config import ImageEncoderConfig
 from fedmeki_models.errors import ModelConfigError
+
+if TYPE_CHECKING:
+    from transformers import DeiTConfig
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -18,6 +21,8 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 def deit_config(config: ImageEncoderConfig) -> DeiTConfig:
     """The ``transformers`` configuration of the ViT that ``config`` describes (3 input channels)."""
+    from transformers import DeiTConfig  # imported on use: transformers' vision models cost seconds to import
+
     return DeiTConfig(
         image_size=config.image_size, patch_size=config.patch_size, hidden_size=config.hidden_size,
         num_hidden_layers=config.num_layers, num_attention_heads=config.num_heads,
@@ -42,6 +47,8 @@ class ImageEncoder(nn.Module):
 
     def __init__(self, config: ImageEncoderConfig) -> None:
         super().__init__()
+        from transformers import DeiTModel
+
         self.config = config
         self.deit = DeiTModel(deit_config(config), add_pooling_layer=False)
         self.out_size = config.hidden_size

@@ -56,6 +56,9 @@ class Clients(Protocol):
     def kept_states(self, task: str) -> dict[int, Weights]:
         """What the clients keep for ``task`` and may share for the exported model (FedBN), by client."""
 
+    def describe(self) -> dict:
+        """The engine and, where the clients are remote, each site's node and data (for ``run.json``)."""
+
     def state(self) -> dict:
         """The clients' state for a checkpoint (tensors and JSON values)."""
 

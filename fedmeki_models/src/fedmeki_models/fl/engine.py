@@ -66,6 +66,8 @@ class FederationResult:
     history: list[dict]
     bytes_sent: int
     bytes_received: int
+    clients: dict = field(default_factory=dict)
+    """:meth:`Clients.describe`: the engine that ran the clients, and their sites."""
 
 
 class Federation:
@@ -132,7 +134,8 @@ class Federation:
             save_checkpoint(self.folder, round_, self._snapshot())
             write_history(self.folder, self.history)
         load_state(self.model, self.final_weights())
-        return FederationResult(self.model, self.history, self.bytes_sent, self.bytes_received)
+        return FederationResult(self.model, self.history, self.bytes_sent, self.bytes_received,
+                                self.clients.describe())
 
     def _train_round(self, round_: int) -> dict:
         sampled = self._sample(round_)

@@ -80,6 +80,9 @@ class LocalClients:
     def kept_states(self, task: str) -> dict[int, Weights]:
         return {client: kept[task] for client, kept in self.kept.items() if task in kept}
 
+    def describe(self) -> dict:
+        return {"engine": "in-process"}
+
     def state(self) -> dict:
         return {"kept": self.kept, "optimizers": self.optimizers}
 

@@ -24,8 +24,8 @@ class FedProx(FedAvg):
     .. math:: \\frac{\\mu}{2} \\sum_{w \\in \\text{task parameters}} \\lVert w - w^{global} \\rVert^2
 
     over the task's trainable parameters (``model.task_parameters(task)``), ``w^{global}`` being the
-    weights received this round. :meth:`client_update` does it; a client written elsewhere (a Flower
-    ClientApp reading ``fedmeki_models.fl.keys.PROXIMAL_MU`` from its config) must add the same term.
+    weights received this round. :meth:`client_update` does it, in both engines (FedMEKI's Flower
+    ClientApp calls it too); a client written elsewhere must add the same term.
 
     Parameters
     ----------

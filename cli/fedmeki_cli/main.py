@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from fedmeki_cli import data, evaluation, tasks, train
+from fedmeki_cli import data, evaluation, flower, tasks, train
 from fedmeki_cli._errors import describe
 from fedmeki_cli._output import Output
 from fedmeki_cli.demo import demo
@@ -27,6 +27,7 @@ app.command("validate", epilog="Examples:\n\n  fedmeki validate my-submission/\n
             "  fedmeki validate my-submission/ --references demo-data --format json")(evaluation.validate)
 app.command("train", epilog=train.TRAIN_EXAMPLES)(train.train)
 app.command("predict", epilog=train.PREDICT_EXAMPLES)(train.predict)
+app.command("flower", epilog=flower.FLOWER_EXAMPLES)(flower.flower)
 app.command("demo", epilog="Examples:\n\n  fedmeki demo\n\n  fedmeki demo --size tiny --out /tmp/fedmeki-demo")(demo)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,13 +17,21 @@ TRAIN_EXAMPLES = (
     "  fedmeki train --data demo --tasks covid19,mortality --algorithm fedprox --param mu=0.01 "
     "--setting single_task --out runs/fedprox\n\n"
     "  fedmeki train --config runs/fedavg/config.yaml --algorithm centralised --out runs/central\n\n"
-    "  fedmeki train --out runs/fedavg --resume"
+    "  fedmeki train --out runs/fedavg --resume\n\n"
+    "  fedmeki train --engine flower --data demo --preset small --rounds 3 --out runs/flower"
 )
 PREDICT_EXAMPLES = (
     "Examples:\n\n  fedmeki predict --model runs/fedavg --data fedmeki-demo/data --out sub\n\n"
     "  fedmeki predict --model runs/local --client 2 --data demo --out sub-client2 --format json"
 )
 _METRICS = ("accuracy", "f1", "auroc", "mcc")
+
+
+class Engine(str, Enum):
+    """Where the clients train: in this process, or on Flower SuperNodes."""
+
+    in_process = "in-process"
+    flower = "flower"
 
 
 def train(
@@ -59,6 +68,17 @@ def train(
     config: Annotated[Path | None, typer.Option(
         "--config", help="Run config YAML (a run's config.yaml); options given on the command line win.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last round.")] = False,
+    engine: Annotated[Engine, typer.Option(
+        "--engine", help="in-process (one machine, resumable) or flower (a SuperNode per client; without "
+                         "--superlink a local deployment on 127.0.0.1).")] = Engine.in_process,
+    superlink: Annotated[str | None, typer.Option(
+        "--superlink", help="Flower: HOST:PORT of a running SuperLink to submit to (see 'fedmeki flower').")] = None,
+    root_certificates: Annotated[Path | None, typer.Option(
+        "--root-certificates", help="Flower: CA certificate of the SuperLink's TLS (else unencrypted).")] = None,
+    connect_timeout: Annotated[float, typer.Option(
+        "--connect-timeout", help="Flower: seconds to wait for every client's SuperNode.")] = 600.0,
+    round_timeout: Annotated[float, typer.Option(
+        "--round-timeout", help="Flower: seconds to wait for a round's replies; later clients are dropped.")] = 3600.0,
     overwrite: OverwriteOpt = False,
     output_format: FormatOpt = OutputFormat.text,
 ) -> None:
@@ -80,10 +100,30 @@ def train(
         if resume and config is None:
             config = out / CONFIG_FILE  # options given with --resume must agree with the run's config
         run_config = make_run_config(config, **options)
-    with output.progress() as progress:
-        summary = run_training(run_config, out, resume=resume, overwrite=overwrite, progress=progress)
+    if engine is Engine.flower:
+        summary = _train_on_flower(run_config, out, output, resume=resume, overwrite=overwrite, superlink=superlink,
+                                   root_certificates=root_certificates, connect_timeout=connect_timeout,
+                                   round_timeout=round_timeout)
+    else:
+        if superlink is not None or root_certificates is not None:
+            raise InvalidParameterError("--superlink and --root-certificates need --engine flower.",
+                                        hint="add --engine flower, or drop them")
+        with output.progress() as progress:
+            summary = run_training(run_config, out, resume=resume, overwrite=overwrite, progress=progress)
     summary["run"] = str(out)
     output.result(summary, render_run)
+
+
+def _train_on_flower(run_config, out: Path, output: Output, *, resume: bool, **options) -> dict:
+    from fedmeki_models.flower import require_flower
+    from fedmeki_models.runs import check_remote
+
+    require_flower()
+    check_remote(run_config, resume=resume)
+    from fedmeki_models.flower.deployment import train_on_flower
+
+    with output.progress() as progress:
+        return train_on_flower(run_config, out, progress=progress, **options)
 
 
 def predict(
@@ -121,6 +161,11 @@ def render_run(console, summary: dict) -> None:
     sent = summary["communication_bytes"]
     console.print(f"\nCommunication: {sent['total'] / 1e6:.1f} MB ({sent['sent'] / 1e6:.1f} MB sent, "
                   f"{sent['received'] / 1e6:.1f} MB received); {summary['seconds']} s.")
+    for drop in summary.get("dropped", []):
+        console.print(f"Dropped: client {drop['client']} in round {drop['round']} ({drop['task']}): {drop['error']}",
+                      markup=False)
+    if summary.get("engine") == "flower":
+        console.print(f"Flower: {len(summary['sites'])} sites; logs in {summary['run']}/flower/")
     console.print(f"Run folder: {summary['run']} (history.json, curves.png, {', '.join(summary['models'])})")
 
 

@@ -233,6 +233,8 @@ def _summarise(config: RunConfig, data: FederatedData, results: dict[str, Federa
         if not config.is_baseline else {"name": config.algorithm},
         "communication_bytes": {"sent": sent, "received": received, "total": sent + received},
         **next(iter(results.values())).clients,
+        "dropped": [{"round": record["round"], **drop} for result in results.values() for record in result.history
+                    for drop in record["dropped"]],
         "models": sorted(results), "test": _mean_metrics(list(finals.values())),
         "test_per_model": finals if len(finals) > 1 else None, "config": config.to_dict(),
     }

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from flwr.app import Message, MessageType, RecordDict
+from flwr.common.constant import ErrorCode
 from flwr.serverapp import Grid
 
 from fedmeki_models import __version__
@@ -57,6 +58,9 @@ class FlowerClients:
     def connect(self, timeout: float = 600.0, *, report_every: float = 10.0) -> None:
         """Wait until every client is served by one connected SuperNode, and learn which node serves which.
 
+        Every node that appears is asked who it is; replies are read as they come, so a node that went
+        away does not hold the others up.
+
         Raises
         ------
         FlowerDeploymentError
@@ -65,11 +69,12 @@ class FlowerClients:
         deadline = time.monotonic() + timeout
         next_report = 0.0
         asked: set[int] = set()
+        pending: dict[str, int] = {}
         while True:
             new = [node for node in self.grid.get_node_ids() if node not in asked]
             asked.update(new)
-            for node, reply in self._request(new, MessageType.QUERY, lambda _: wire.query(self.config.tasks),
-                                             _QUERY_TIMEOUT).items():
+            pending.update(self._push(new, MessageType.QUERY, wire.query(self.config.tasks), _QUERY_TIMEOUT))
+            for node, reply in self._pull(pending).items():
                 self._register(node, reply)
             missing = [client for client in range(self.n_clients) if client not in self.nodes]
             if not missing:
@@ -120,20 +125,18 @@ class FlowerClients:
               on_reply: Callable[[], None] | None = None) -> list[ClientUpdate | ClientFailure]:
         content = wire.instruction(self.config, self.model_config, weights, round_=round_, tasks=(task,),
                                    payload=payload)
-        replies = self._request([self.nodes[client] for client in clients], MessageType.TRAIN, lambda _: content,
-                                self.round_timeout, group=f"{round_}:{task}", on_reply=on_reply)
+        replies = self._request([self.nodes[client] for client in clients], MessageType.TRAIN, content,
+                                group=f"{round_}:{task}", on_reply=on_reply)
         return [self._update(client, replies.get(self.nodes[client])) for client in clients]
 
     def evaluate(self, weights: Weights, tasks: Sequence[str]) -> dict[str, dict[int, Metrics]]:
         content = wire.instruction(self.config, self.model_config, weights, tasks=tasks)
-        replies = self._request(list(self.nodes.values()), MessageType.EVALUATE, lambda _: content,
-                                self.round_timeout, group="evaluate")
+        replies = self._request(list(self.nodes.values()), MessageType.EVALUATE, content, group="evaluate")
         results: dict[str, dict[int, Metrics]] = {task: {} for task in tasks}
         for client, node in sorted(self.nodes.items()):
             reply = replies.get(node)
             if reply is None or reply.has_error():
-                logger.warning("client %d did not evaluate: %s", client,
-                               "no reply" if reply is None else _reason(reply))
+                logger.warning("client %d did not evaluate: %s", client, self._failure(node, reply))
                 continue
             for task, metrics in wire.read_metrics(reply.content, tasks).items():
                 results[task][client] = metrics
@@ -151,38 +154,58 @@ class FlowerClients:
 
     # Messaging ---------------------------------------------------------------------------------
 
-    def _request(self, nodes: Sequence[int], kind: str, content: Callable[[int], RecordDict], timeout: float, *,
-                 group: str = "", on_reply: Callable[[], None] | None = None) -> dict[int, Message]:
-        """Send one ``kind`` message per node and return the replies that came within ``timeout``, by node."""
-        if not nodes:
-            return {}
-        messages = [Message(content(node), node, kind, ttl=timeout, group_id=group) for node in nodes]
-        sent = dict(zip(self.grid.push_messages(messages), nodes, strict=True))
+    def _request(self, nodes: Sequence[int], kind: str, content: RecordDict, *, group: str = "",
+                 on_reply: Callable[[], None] | None = None) -> dict[int, Message]:
+        """Send ``content`` to every node and return the replies that came within the round timeout, by node."""
+        pending = self._push(nodes, kind, content, self.round_timeout, group=group)
         replies: dict[int, Message] = {}
-        deadline = time.monotonic() + timeout
-        while len(replies) < len(sent) and time.monotonic() < deadline:
-            pending = [message_id for message_id, node in sent.items() if node not in replies]
-            for reply in self.grid.pull_messages(pending):
-                replies[sent[reply.metadata.reply_to_message_id]] = reply
+        deadline = time.monotonic() + self.round_timeout
+        while pending and time.monotonic() < deadline:
+            arrived = self._pull(pending)
+            replies.update(arrived)
+            for _ in arrived:
                 if on_reply is not None:
                     on_reply()
-            if len(replies) < len(sent):
+            if pending:
                 time.sleep(_POLL_SECONDS)
         return replies
 
+    def _push(self, nodes: Sequence[int], kind: str, content: RecordDict, ttl: float, *,
+              group: str = "") -> dict[str, int]:
+        """Push one ``kind`` message per node; returns node by message id."""
+        if not nodes:
+            return {}
+        messages = [Message(content, node, kind, ttl=ttl, group_id=group) for node in nodes]
+        return dict(zip(self.grid.push_messages(messages), nodes, strict=True))
+
+    def _pull(self, pending: dict[str, int]) -> dict[int, Message]:
+        """The replies that arrived for ``pending`` (node by message id), removed from it; by node."""
+        if not pending:
+            return {}
+        arrived = {}
+        for reply in self.grid.pull_messages(list(pending)):
+            arrived[pending.pop(reply.metadata.reply_to_message_id)] = reply
+        return arrived
+
     def _update(self, client: int, reply: Message | None) -> ClientUpdate | ClientFailure:
         node = self.nodes[client]
-        if reply is None:
-            return ClientFailure(client, f"NoReply: node {node} sent nothing within {self.round_timeout:.0f} s")
-        if reply.has_error():
-            return ClientFailure(client, f"{_reason(reply)} (node {node})")
+        if reply is None or reply.has_error():
+            return ClientFailure(client, self._failure(node, reply))
         update = wire.read_update(reply.content)
         if update.client != client:
             return ClientFailure(client, f"node {node} answered as client {update.client}")
         return update
 
+    def _failure(self, node: int, reply: Message | None) -> str:
+        """Why ``node`` sent no usable reply, in one line."""
+        if reply is None or reply.error.code in (ErrorCode.MESSAGE_UNAVAILABLE, ErrorCode.REPLY_MESSAGE_UNAVAILABLE):
+            return f"NoReply: node {node} sent nothing within {self.round_timeout:.0f} s"
+        if reply.error.code == ErrorCode.NODE_UNAVAILABLE:
+            return f"NodeUnavailable: node {node} stopped sending heartbeats"
+        return f"{_reason(reply)} (node {node})"
+
 
 def _reason(reply: Message) -> str:
-    """A Flower error reply as one line: the code's name and the last line of its reason."""
+    """A Flower error reply as one line: its code and the last line of its reason (the exception)."""
     lines = (reply.error.reason or "").strip().splitlines()
-    return f"FlowerError {reply.error.code}: {lines[-1] if lines else 'no reason given'}"
+    return f"Flower error {reply.error.code}: {lines[-1] if lines else 'no reason given'}"

@@ -69,6 +69,17 @@ def write_connection(home: Path, address: str, *, root_certificates: Path | None
                                       f'address = "{address}"\n{security}\n', encoding="utf-8")
 
 
+def threads_per_node(n_clients: int) -> int:
+    """Torch threads of each local SuperNode's ClientApp: ``OMP_NUM_THREADS`` if set, else a share of the cores.
+
+    Every ClientApp trains at the same time, so sharing the cores avoids oversubscribing them; results
+    are bit-identical to an in-process run with the same thread count.
+    """
+    if os.environ.get("OMP_NUM_THREADS", "").isdigit():
+        return max(1, int(os.environ["OMP_NUM_THREADS"]))
+    return max(1, (os.cpu_count() or 1) // max(n_clients, 1))
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nobody listens on now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -106,8 +117,7 @@ class LocalDeployment:
         self.port = 0
         self.superlink: _Process | None = None
         self.nodes: dict[int, _Process] = {}
-        # Every SuperNode's ClientApp trains at the same time: share the cores instead of oversubscribing them.
-        self.env = flower_environment(self.home, threads=max(1, (os.cpu_count() or 1) // max(n_clients, 1)))
+        self.env = flower_environment(self.home, threads=threads_per_node(n_clients))
 
     def __enter__(self) -> LocalDeployment:
         try:
@@ -290,25 +300,31 @@ def _logs_into(logs: Path, out: Path, deployment: LocalDeployment | None = None)
 
 def deployment_commands(*, superlink: str, clients: int, data_dir: str, out: str = "runs/flower",
                         insecure: bool = False) -> list[tuple[str, str]]:
-    """The commands of a real deployment, as ``(where, command)`` pairs, in the order to run them."""
+    """The commands of a real deployment, as ``(where, command)`` pairs, in the order to run them.
+
+    With TLS (the default) the SuperLink also admits only registered SuperNodes: each hospital makes a
+    key pair and the server registers its public key (docs/deployment.md explains certificates and keys).
+    """
     host, _, port = superlink.rpartition(":")
     if not host or not port.isdigit():
         raise errors.ModelConfigError(f"--superlink {superlink!r} is not HOST:PORT.", hint="e.g. fl.example.org:9093")
-    tls_server = ("--insecure" if insecure else
-                  "--ssl-ca-certfile certs/ca.crt --ssl-certfile certs/server.pem --ssl-keyfile certs/server.key "
+    if insecure:
+        server, node, submit_tls = "--insecure", "--insecure", "--insecure"
+    else:
+        server = ("--ssl-ca-certfile certs/ca.crt --ssl-certfile certs/server.pem --ssl-keyfile certs/server.key "
                   "--enable-supernode-auth")
-    tls_node = "--insecure" if insecure else ("--root-certificates certs/ca.crt "
-                                              "--auth-supernode-private-key keys/supernode")
-    steps = [("server", f"flower-superlink {tls_server} --host 0.0.0.0 --port {port}")]
-    if not insecure:
-        steps += [("server (once per hospital k: its public key)",
-                   f"flwr supernode register keys/hospital_k.pub {CONNECTION}")]
-    steps += [(f"hospital {client}", f"flower-supernode {tls_node} --superlink {superlink} "
-                                     f"--node-config 'data-dir=\"{data_dir}\" client-id={client}'")
-              for client in range(clients)]
-    steps += [("server", f"fedmeki train --engine flower --superlink {superlink}"
-                         f"{' --insecure' if insecure else ' --root-certificates certs/ca.crt'}"
-                         f" --data DATA --out {out} [training options]")]
+        node, submit_tls = "--root-certificates certs/ca.crt --auth-supernode-private-key keys/supernode", \
+            "--root-certificates certs/ca.crt"
+    steps = [("server", f"flower-superlink {server} --host 0.0.0.0 --port {port}")]
+    for client in range(clients):
+        if not insecure:
+            steps += [(f"hospital {client}", 'ssh-keygen -t ecdsa -b 384 -N "" -f keys/supernode'),
+                      ("server", f"flwr supernode register keys/hospital_{client}.pub  "
+                                 f"# the .pub that hospital {client} sent")]
+        steps += [(f"hospital {client}", f"flower-supernode {node} --superlink {superlink} "
+                                         f"--node-config 'data-dir=\"{data_dir}\" client-id={client}'")]
+    steps += [("server", f"fedmeki train --engine flower --superlink {superlink} {submit_tls} "
+                         f"--data DATA --out {out} [training options]")]
     return steps
 
 

@@ -51,6 +51,6 @@ def _log_to_stderr() -> None:
     package = logging.getLogger("fedmeki_models")
     if not package.handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         package.addHandler(handler)
     package.setLevel(logging.INFO)

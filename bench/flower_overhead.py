@@ -10,11 +10,11 @@ over --clients sites, R rounds, evaluation only after the last round), measured 
     with a share of the cores (``threads_per_node``).
 
 The ratio compares the mean wall time of the steady rounds (2..R-1: round 1 warms up, round R also
-evaluates; the run's ``history.json`` times each round), and the whole run including start-up. "Where the time goes" then
-times, in this process, what one ClientApp does per message (its imports in a fresh interpreter, decoding
-its shard, building the model, the client update) and attributes the rest of a Flower round to Flower
-itself: the SuperNode polls the SuperLink every 3 s when idle, spawns the ClientApp process, and the
-server polls for replies every 0.5 s. The last line is JSON with every figure.
+evaluates; the run's ``history.json`` times each round), and the whole run including start-up.
+"Where the time goes" then times, in this process, what one ClientApp does per message (its imports in a
+fresh interpreter, decoding its shard, building the model, the client update) and attributes the rest of
+a Flower round to Flower itself: the SuperNode polls the SuperLink every 3 s when idle, spawns the
+ClientApp process, and the server polls for replies every 0.5 s. The last line is JSON with every figure.
 
     python bench/flower_overhead.py                        # ecg_abnormal, small, 3 clients, 4 rounds
     python bench/flower_overhead.py --task mortality --clients 2 --rounds 4

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -21,7 +22,7 @@ from safetensors.torch import load_file
 
 from fedmeki_data.partition import PartitionConfig
 from fedmeki_data.synthetic.demo import build_demo
-from fedmeki_models.errors import TooFewClientsError
+from fedmeki_models.errors import FlowerDeploymentError, TooFewClientsError
 from fedmeki_models.flower.app import ServerSettings
 from fedmeki_models.flower.deployment import LocalDeployment
 from fedmeki_models.run_config import make_run_config
@@ -180,3 +181,37 @@ def test_a_site_lost_below_min_clients_stops_the_run_with_a_clear_error(deployme
 
     status = json.loads((tmp_path / "run" / "run.json").read_text())
     assert status["status"] == "failed" and "TooFewClientsError" in status["error"]
+
+
+def test_the_server_waits_for_every_site_and_says_which_is_missing(deployment, three_sites, tmp_path):
+    deployment.kill_node(0)
+    settings = ServerSettings(config=_config(three_sites), out=tmp_path / "run", connect_timeout=15.0)
+    try:
+        with pytest.raises(FlowerDeploymentError, match=r"2 of 3 clients connected after 15 s; missing client\(s\) 0"):
+            deployment.submit(settings)
+    finally:
+        deployment.start_node(0)
+    assert "waiting for clients: " in (deployment.logs / "serverapp.log").read_text()
+
+
+def test_ctrl_c_stops_every_process_and_marks_the_run_interrupted(three_sites, tmp_path):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    command = [str(Path(sys.executable).with_name("fedmeki")), "train", "--engine", "flower", "--data",
+               str(three_sites), "--tasks", "ecg_abnormal", "--preset", "small", "--rounds", "50", "--out",
+               str(tmp_path / "run")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "TMPDIR": str(scratch)})
+    run_file = tmp_path / "run" / "run.json"
+    deadline = time.monotonic() + 300
+    while not (run_file.exists() and json.loads(run_file.read_text() or "{}").get("status") == "running"):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.2)
+
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+
+    assert process.returncode == 130, stderr
+    assert json.loads(run_file.read_text())["status"] == "interrupted"
+    assert (tmp_path / "run" / "flower" / "superlink.log").is_file()
+    assert _processes_under(scratch) == [], "Ctrl-C left a Flower process running"

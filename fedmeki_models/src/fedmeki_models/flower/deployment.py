@@ -280,13 +280,20 @@ def train_on_flower(config: RunConfig, out: str | Path, *, overwrite: bool = Fal
 
 @contextmanager
 def _logs_into(logs: Path, out: Path, deployment: LocalDeployment | None = None) -> Iterator[None]:
-    """Stop ``deployment`` and keep the ``logs`` in the run folder whatever happens; mark an interrupted run."""
+    """Stop ``deployment`` and keep the ``logs`` in the run folder whatever happens.
+
+    A run left ``running`` (the ServerApp died) is marked ``failed``, and one stopped by Ctrl-C
+    ``interrupted``, after the processes are stopped, so that no ServerApp writes over it.
+    """
     try:
         yield
     except BaseException as error:
+        if deployment is not None:
+            deployment.stop()
         summary = _read_json(out / "run.json")
-        if summary.get("status") == "running":
-            summary.update(status="interrupted", error=f"{type(error).__name__}: {error}")
+        interrupted = isinstance(error, KeyboardInterrupt) and summary.get("status") not in (None, "completed")
+        if interrupted or summary.get("status") == "running":
+            summary.update(status="interrupted" if interrupted else "failed", error=f"{type(error).__name__}: {error}")
             (out / "run.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         raise
     finally:

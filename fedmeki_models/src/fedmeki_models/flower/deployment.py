@@ -155,7 +155,7 @@ class LocalDeployment:
 
     def kill_node(self, client: int) -> None:
         """Kill ``client``'s SuperNode and everything it started at once, as a crashed machine would stop."""
-        _stop_tree(self.nodes[client].popen, signal.SIGKILL)
+        _stop_trees([self.nodes[client].popen], signal.SIGKILL)
 
     def submit(self, settings: ServerSettings, *, progress: Progress | None = None) -> dict:
         """Run the FedMEKI app with ``settings`` on this deployment and return ``run.json`` (see :func:`submit`)."""
@@ -163,8 +163,8 @@ class LocalDeployment:
 
     def stop(self) -> None:
         """Stop every process this deployment started (SIGTERM, then SIGKILL after 10 s), children included."""
-        for process in [*self.nodes.values(), *([self.superlink] if self.superlink else [])]:
-            _stop_tree(process.popen, signal.SIGTERM)
+        processes = [*self.nodes.values(), *([self.superlink] if self.superlink else [])]
+        _stop_trees([process.popen for process in processes], signal.SIGTERM)
         self.nodes, self.superlink = {}, None
 
     def _spawn(self, name: str, command: list[str]) -> _Process:
@@ -217,7 +217,7 @@ def submit(settings: ServerSettings, *, env: dict[str, str], workdir: Path, prog
                     progress(match.group(3), int(match.group(1)), int(match.group(2)))
             runner.wait()
         finally:
-            _stop_tree(runner, signal.SIGTERM)
+            _stop_trees([runner], signal.SIGTERM)
     return _outcome(settings.out, log)
 
 
@@ -350,15 +350,18 @@ def _outcome(out: Path, log: Path) -> dict:
                                 hint=f"see {out / LOGS_DIR / log.name} (or {log})")
 
 
-def _stop_tree(popen: subprocess.Popen, sig: int) -> None:
-    """Signal ``popen`` and all its descendants (found before signalling, so none is orphaned unseen)."""
+def _stop_trees(popens: list[subprocess.Popen], sig: int) -> None:
+    """Signal every process of ``popens`` and all their descendants at once (the descendants are found
+    before signalling, so none is orphaned unseen), then SIGKILL whatever still runs after 10 s."""
     import psutil
 
-    try:
-        root = psutil.Process(popen.pid)
-        tree = [*root.children(recursive=True), root]
-    except psutil.NoSuchProcess:
-        tree = []
+    tree = []
+    for popen in popens:
+        try:
+            root = psutil.Process(popen.pid)
+            tree += [*root.children(recursive=True), root]
+        except psutil.NoSuchProcess:
+            continue
     for process in tree:
         try:
             process.send_signal(sig)
@@ -371,7 +374,8 @@ def _stop_tree(popen: subprocess.Popen, sig: int) -> None:
         except psutil.NoSuchProcess:
             pass
     psutil.wait_procs(alive, timeout=_STOP_SECONDS)
-    popen.poll()
+    for popen in popens:
+        popen.poll()
 
 
 def _executable(name: str) -> str:

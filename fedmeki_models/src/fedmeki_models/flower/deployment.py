@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -171,7 +172,7 @@ class LocalDeployment:
         log = self.logs / f"{name}.log"
         with log.open("a", encoding="utf-8") as sink:
             popen = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=self.env,
-                                     start_new_session=True, cwd=self.workdir)
+                                     start_new_session=True, cwd=self.workdir, preexec_fn=_die_with_parent)
         logger.info("started %s (pid %d): %s", name, popen.pid, shlex.join(command))
         return _Process(name, popen, log)
 
@@ -207,7 +208,7 @@ def submit(settings: ServerSettings, *, env: dict[str, str], workdir: Path, prog
     logger.info("submitting the run: %s", shlex.join(command))
     with log.open("a", encoding="utf-8") as sink:
         runner = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                                  start_new_session=True)
+                                  start_new_session=True, preexec_fn=_die_with_parent)
         try:
             for line in runner.stdout:
                 sink.write(line)
@@ -265,7 +266,7 @@ def train_on_flower(config: RunConfig, out: str | Path, *, overwrite: bool = Fal
         raise OutputExistsError(f"Run folder {out} already exists.", hint="pass --overwrite or another --out")
     settings = ServerSettings(config=config, out=out, overwrite=overwrite, connect_timeout=connect_timeout,
                               round_timeout=round_timeout)
-    with tempfile.TemporaryDirectory(prefix="fedmeki-flower-") as workdir:
+    with tempfile.TemporaryDirectory(prefix="fedmeki-flower-") as workdir, _terminate_as_interrupt():
         workdir = Path(workdir)
         if superlink is not None:
             env = flower_environment(workdir / "flwr-home")
@@ -348,6 +349,31 @@ def _outcome(out: Path, log: Path) -> dict:
         raise FlowerDeploymentError(f"The run failed: {summary.get('error')}", hint=f"see {out / LOGS_DIR}")
     raise FlowerDeploymentError(f"The ServerApp stopped without finishing the run: {_last_line(log)}",
                                 hint=f"see {out / LOGS_DIR / log.name} (or {log})")
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM (a service manager, ``kill``) like Ctrl-C, so the deployment is stopped and logged."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _die_with_parent() -> None:
+    """Linux: the started process gets SIGTERM if fedmeki dies, even of SIGKILL (``prctl(PR_SET_PDEATHSIG)``)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
 
 
 def _stop_trees(popens: list[subprocess.Popen], sig: int) -> None:

@@ -88,7 +88,7 @@ def test_training_lowers_the_answer_loss_and_leaves_the_language_model_alone(ecg
         optimiser.step()
         losses.append(loss.item())
 
-    assert losses[-1] < 0.8 * losses[0]
+    assert losses[-1] < 0.5 * losses[0], losses
     assert all(torch.equal(value, model.lm.state_dict()[key]) for key, value in frozen.items())
     assert any(key.startswith("base_model.model.model.embed_tokens") for key in frozen)
 
@@ -99,7 +99,7 @@ def test_only_answer_tokens_are_labelled(fm, ecg):
 
     for row, answer in zip(sequences.labels, answers, strict=True):
         labelled = row[row != -100].tolist()
-        assert fm.tokenizer.decode(labelled) == f" {answer}</s>"
+        assert fm.tokenizer.decode(labelled) == f"{answer}</s>"
 
 
 def test_greedy_generation_is_deterministic_and_batching_changes_nothing(fm, ecg):

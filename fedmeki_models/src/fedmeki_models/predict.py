@@ -1,7 +1,8 @@
-"""``fedmeki predict``: a trained local model -> a submission folder the standard scorer reads.
+"""``fedmeki predict``: a trained model -> a submission folder the standard scorer reads.
 
-The scorer never sees a model: this module writes, for every task the model has a head for, one
-prediction and the probability of *yes* per test record.
+The scorer never sees a model. A local model answers the tasks it has a head for, with the probability
+of *yes*; a foundation model (the ``fm/`` of an injection run) answers all eight tasks by generation,
+the four validation tasks zero-shot.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from fedmeki_models import __version__
 from fedmeki_models.data import load_task_tensors
 from fedmeki_models.errors import CheckpointError
 from fedmeki_models.model import LocalModel
-from fedmeki_models.runs import CLIENTS_DIR, CONFIG_FILE, MODEL_DIR, TRAINING_FILE, resolve_device
+from fedmeki_models.runs import CLIENTS_DIR, CONFIG_FILE, FM_DIR, MODEL_DIR, TRAINING_FILE, resolve_device
 from fedmeki_models.training import predict_proba
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,8 @@ THRESHOLD = 0.5
 
 
 def model_folder(path: str | Path, *, client: int | None = None) -> Path:
-    """The model folder of a model folder or a run folder (``client`` picks a local-only client's model).
+    """The model folder of a model folder or a run folder: an injection run's foundation model (``fm/``),
+    else its global model (``model/``); ``client`` picks a local-only client's model.
 
     Raises
     ------
@@ -41,6 +43,8 @@ def model_folder(path: str | Path, *, client: int | None = None) -> Path:
     if not (path / CONFIG_FILE).is_file():
         raise CheckpointError(f"{path} is neither a model folder (config.json) nor a run folder ({CONFIG_FILE}).",
                               hint="pass the --out folder of 'fedmeki train' or its model/ folder")
+    if client is None and (path / FM_DIR / "config.json").is_file():
+        return path / FM_DIR
     if (path / MODEL_DIR / "config.json").is_file():
         if client is not None:
             raise CheckpointError(f"{path} has one global model; --client applies to local-only runs.",
@@ -59,13 +63,14 @@ def model_folder(path: str | Path, *, client: int | None = None) -> Path:
 
 def predict(model: str | Path, data: str | Path, out: str | Path, *, client: int | None = None,
             name: str | None = None, batch_size: int = 256, device: str = "auto", overwrite: bool = False,
-            progress: Progress | None = None) -> dict:
+            sampling: bool = False, max_new_tokens: int = 16, progress: Progress | None = None) -> dict:
     """Write the submission of ``model`` on the test split of ``data`` to ``out`` and return its metadata.
 
     Parameters
     ----------
     model : str or Path
-        Model folder, or run folder of ``fedmeki train``.
+        Model folder, or run folder of ``fedmeki train`` / ``fedmeki inject`` (an injection run predicts
+        with its foundation model; pass ``RUN/model`` for its local model).
     data : str or Path
         Dataset folder or Hub dataset repo id whose ``test`` splits are predicted.
     out : str or Path
@@ -75,41 +80,82 @@ def predict(model: str | Path, data: str | Path, out: str | Path, *, client: int
     name : str, optional
         Submission name (default: the method, e.g. ``fedavg multi_task standard``).
     batch_size : int, default=256
+        Records per forward pass (a foundation model uses at most 32).
     device : str, default="auto"
     overwrite : bool, default=False
+    sampling : bool, default=False
+        Foundation models: top-p sampling as in the paper instead of greedy decoding.
+    max_new_tokens : int, default=16
+        Foundation models: longest answer.
     progress : Progress, optional
-        ``progress(task, done, total)`` per predicted task.
+        ``progress(task, done, total)``.
     """
     folder = model_folder(model, client=client)
     target = resolve_device(device)
-    local = LocalModel.from_pretrained(folder).to(target)
     provenance = _provenance(folder)
     dataset_folder = resolve_dataset(data)
     manifest = read_manifest(dataset_folder)
-    config = local.config
-    predictions = {}
-    for done, task in enumerate(config.tasks, start=1):
-        tensors = load_task_tensors(dataset_folder, task, "test", image_size=config.image.image_size,
-                                    max_steps=config.clinical.max_steps)
-        scores = predict_proba(local, task, tensors, batch_size=batch_size, device=target)
-        predictions[task] = [{"id": record, "prediction": "yes" if score >= THRESHOLD else "no", "score": float(score)}
-                             for record, score in zip(tensors.ids, scores, strict=True)]
-        if progress:
-            progress("predict", done, len(config.tasks))
-    method = provenance.get("method") or {"algorithm": "unknown", "setting": "multi_task" if config.shared_encoders
-                                          else "single_task", "variant": "standard", "clients": 0, "rounds": 0,
-                                          "seed": 0}
+    method = dict(provenance.get("method") or {"algorithm": "unknown", "setting": "multi_task", "variant": "standard",
+                                               "clients": 0, "rounds": 0, "seed": 0})
+    if _is_foundation(folder):
+        predictions, external = _foundation_predictions(folder, dataset_folder, manifest, target, batch_size=batch_size,
+                                                        sampling=sampling, max_new_tokens=max_new_tokens,
+                                                        progress=progress)
+        method["variant"] = "foundation"
+    else:
+        predictions, external = _local_predictions(folder, dataset_folder, target, batch_size, progress)
+        if (provenance.get("config") or {}).get("injection"):
+            method["variant"] = "injection"  # the local model whose encoders came back from the foundation model
     metadata = {
         "name": name or f"{method['algorithm']} {method['setting']} {method['variant']}",
         "model": {"repo_id": None, "revision": None},
         "dataset": {"repo_or_path": str(data), "fingerprint": manifest["fingerprint"]},
         "method": method,
         "communication_bytes": (provenance.get("communication_bytes") or {}).get("total"),
-        "external_data": config.image_init != "random",
+        "external_data": external,
         "fedmeki_version": __version__,
     }
     write_submission(out, metadata, predictions, overwrite=overwrite)
     return metadata
+
+
+def _local_predictions(folder: Path, data: Path, device, batch_size: int,
+                       progress: Progress | None) -> tuple[dict, bool]:
+    local = LocalModel.from_pretrained(folder).to(device)
+    config = local.config
+    predictions = {}
+    for done, task in enumerate(config.tasks, start=1):
+        tensors = load_task_tensors(data, task, "test", image_size=config.image.image_size,
+                                    max_steps=config.clinical.max_steps)
+        scores = predict_proba(local, task, tensors, batch_size=batch_size, device=device)
+        predictions[task] = [{"id": record, "prediction": "yes" if score >= THRESHOLD else "no", "score": float(score)}
+                             for record, score in zip(tensors.ids, scores, strict=True)]
+        if progress:
+            progress("predict", done, len(config.tasks))
+    return predictions, config.image_init != "random"
+
+
+def _foundation_predictions(folder: Path, data: Path, manifest: dict, device, *, batch_size: int, sampling: bool,
+                            max_new_tokens: int, progress: Progress | None) -> tuple[dict, bool]:
+    from fedmeki_models.injection.answer import answer_split
+    from fedmeki_models.injection.build import load_foundation_model
+    from fedmeki_models.injection.config import TINY
+    from fedmeki_models.injection.instructions import load_instructions
+
+    fm = load_foundation_model(folder).to(device)
+    predictions = {}
+    for task in manifest["tasks"]:
+        part = load_instructions(data, task, "test", fm.config.local)
+        predictions[task] = answer_split(fm, part, batch_size=min(batch_size, 32), max_new_tokens=max_new_tokens,
+                                         sampling=sampling, progress=progress)
+    return predictions, fm.config.lm != TINY or fm.config.local.image_init != "random"
+
+
+def _is_foundation(folder: Path) -> bool:
+    from fedmeki_models.injection.config import FM_ARCHITECTURE
+
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    return config.get("architecture") == FM_ARCHITECTURE
 
 
 def _provenance(folder: Path) -> dict:

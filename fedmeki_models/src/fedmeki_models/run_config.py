@@ -16,6 +16,7 @@ import yaml
 from fedmeki_data.tasks import get_task, tasks_with_role
 from fedmeki_models.config import PRESETS, LocalModelConfig, model_config
 from fedmeki_models.errors import ModelConfigError
+from fedmeki_models.injection.config import InjectionConfig
 from fedmeki_models.training import TrainingConfig
 
 Setting = Literal["multi_task", "single_task"]
@@ -63,6 +64,8 @@ class RunConfig:
         Evaluate on validation and test every this many rounds (and after the last); 0 = only the last.
     device : str
         ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``.
+    injection : InjectionConfig or None
+        Inject the clients' knowledge into a foundation model after every round (``fedmeki inject``).
     """
 
     data: str
@@ -80,10 +83,13 @@ class RunConfig:
     seed: int = 42
     eval_every: int = 1
     device: str = "auto"
+    injection: InjectionConfig | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.training, Mapping):  # from YAML
             object.__setattr__(self, "training", _build(TrainingConfig, self.training, "training"))
+        if isinstance(self.injection, Mapping):
+            object.__setattr__(self, "injection", _build(InjectionConfig, self.injection, "injection"))
         order = [task.id for task in tasks_with_role("training")]
         for task in self.tasks:
             if get_task(task).role != "training":
@@ -104,9 +110,9 @@ class RunConfig:
         if self.preset not in PRESETS:
             raise ModelConfigError(f"Unknown model preset {self.preset!r}.",
                                    hint=f"choose one of: {', '.join(PRESETS)}")
-        if self.is_baseline and (self.variant != "standard" or self.algorithm_params):
-            raise ModelConfigError(f"The {self.algorithm} baseline takes no variant and no algorithm parameters.",
-                                   hint="drop --variant and --param for baselines")
+        if self.is_baseline and (self.variant != "standard" or self.algorithm_params or self.injection):
+            raise ModelConfigError(f"The {self.algorithm} baseline takes no variant, algorithm parameters or "
+                                   "injection.", hint="drop --variant, --param and injection options for baselines")
 
     @property
     def is_baseline(self) -> bool:
@@ -153,6 +159,9 @@ def make_run_config(config_file: str | Path | None = None, **values: Any) -> Run
             raise ModelConfigError(f"Run config {path} must be a YAML mapping.",
                                    hint="see the config.yaml of a run folder")
     training = {**(content.get("training") or {}), **_set(values.pop("training", None) or {})}
+    injection = values.pop("injection", None)
+    if injection is not None:  # a (partial) mapping turns injection on, over the file's section
+        content["injection"] = {**(content.get("injection") or {}), **_set(injection)}
     content.update(_set(values))
     content["training"] = training
     return _build(RunConfig, content, where)

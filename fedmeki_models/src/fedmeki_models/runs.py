@@ -8,6 +8,7 @@ Run folder layout::
       history.json         one record per round (see fedmeki_models.fl.history)
       curves.png           learning curves
       model/               the trained global model (safetensors + config.json + training.json)
+      fm/                  injection runs: the foundation model (safetensors + config.json + tokenizer)
       checkpoints/         the last completed round
       clients/client_k/    local-only baseline: one sub-run (history, checkpoints, model) per client
 """
@@ -36,7 +37,7 @@ from fedmeki_models.data import FederatedData, load_federated_data
 from fedmeki_models.errors import CheckpointError, ModelConfigError
 from fedmeki_models.fl.algorithms import make_algorithm
 from fedmeki_models.fl.clients import Clients
-from fedmeki_models.fl.engine import Federation, FederationData, FederationResult
+from fedmeki_models.fl.engine import Federation, FederationData, FederationResult, RoundHook
 from fedmeki_models.fl.history import CURVES_FILE, plot_history
 from fedmeki_models.model import LocalModel, build_local_model
 from fedmeki_models.run_config import RunConfig, make_run_config
@@ -46,6 +47,7 @@ logger = logging.getLogger(__name__)
 CONFIG_FILE = "config.yaml"
 RUN_FILE = "run.json"
 MODEL_DIR = "model"
+FM_DIR = "fm"
 CLIENTS_DIR = "clients"
 TRAINING_FILE = "training.json"
 """Provenance saved beside a model's weights: dataset, method and communication, for ``fedmeki predict``."""
@@ -107,10 +109,11 @@ def train(config: RunConfig | None, out: str | Path, *, resume: bool = False, ov
         data = load_federated_data(config.data, config.tasks, image_size=model.config.image.image_size,
                                    max_steps=model.config.clinical.max_steps, progress=progress,
                                    **({"splits": splits} if remote is not None else {}))
+        injector = _injector(config, model, progress) if config.injection is not None else None
         if remote is None:
-            results = _run(config, data, model, folder, resume=resume, progress=progress)
+            results = _run(config, data, model, folder, resume=resume, progress=progress, hook=injector)
         else:
-            results = {MODEL_DIR: _federate_remote(config, data, model, folder, remote, progress)}
+            results = {MODEL_DIR: _federate_remote(config, data, model, folder, remote, progress, hook=injector)}
     except BaseException as error:
         _write_summary(folder, {"status": "failed", "error": f"{type(error).__name__}: {error}",
                                 "hint": getattr(error, "hint", ""), "config": config.to_dict()})
@@ -118,6 +121,8 @@ def train(config: RunConfig | None, out: str | Path, *, resume: bool = False, ov
     summary = _summarise(config, data, results, seconds=time.perf_counter() - started)
     for name, result in results.items():
         _save_model(folder / name, result, provenance=_provenance(summary))
+    if injector is not None:
+        _save_foundation(folder / FM_DIR, injector, provenance=_provenance(summary))
     plot_history(results[MODEL_DIR].history if MODEL_DIR in results else _mean_history(results),
                  folder / CURVES_FILE, title=f"{config.algorithm} {config.setting}")
     _write_summary(folder, summary)
@@ -141,8 +146,21 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def _injector(config: RunConfig, model: LocalModel, progress: Progress | None) -> RoundHook:
+    """The round hook of an injection run: a new foundation model over ``model``'s encoders, and the
+    ``public`` instructions of the trained tasks."""
+    from fedmeki_models.injection.build import build_foundation_model
+    from fedmeki_models.injection.instructions import load_instructions
+    from fedmeki_models.injection.loop import Injector
+
+    fm = build_foundation_model(config.injection.foundation_config(model.config), seed=config.seed)
+    public = {task: load_instructions(config.data, task, PUBLIC, model.config) for task in config.tasks}
+    return Injector(fm.to(resolve_device(config.device)), public, config.injection, seed=config.seed,
+                    progress=progress)
+
+
 def _run(config: RunConfig, data: FederatedData, model: LocalModel, folder: Path, *, resume: bool,
-         progress: Progress | None) -> dict[str, FederationResult]:
+         progress: Progress | None, hook: RoundHook | None = None) -> dict[str, FederationResult]:
     """Train and return the results keyed by the model folder each is saved to, relative to the run."""
     if config.algorithm == "local_only":
         return {f"{CLIENTS_DIR}/client_{client}/{MODEL_DIR}": _federate(
@@ -153,25 +171,27 @@ def _run(config: RunConfig, data: FederatedData, model: LocalModel, folder: Path
         return {MODEL_DIR: _federate(replace(config, min_clients=1, fraction=1.0), _pooled_view(data), model,
                                      folder, baseline=True, resume=resume, progress=progress)}
     return {MODEL_DIR: _federate(config, _federated_view(data), model, folder, baseline=False, resume=resume,
-                                 progress=progress)}
+                                 progress=progress, hook=hook)}
 
 
 def _federate(config: RunConfig, view: FederationData, initial: LocalModel, folder: Path, *, baseline: bool,
-              resume: bool, progress: Progress | None) -> FederationResult:
+              resume: bool, progress: Progress | None, hook: RoundHook | None = None) -> FederationResult:
     folder.mkdir(parents=True, exist_ok=True)
     algorithm = make_algorithm("fedavg") if baseline else make_algorithm(config.algorithm, **config.algorithm_params)
     model = copy.deepcopy(initial).to(resolve_device(config.device))
-    federation = Federation.in_process(config, view, algorithm, model, folder, baseline=baseline, progress=progress)
+    federation = Federation.in_process(config, view, algorithm, model, folder, baseline=baseline, hook=hook,
+                                       progress=progress)
     return federation.run(resume=resume)
 
 
 def _federate_remote(config: RunConfig, data: FederatedData, initial: LocalModel, folder: Path,
-                     remote: RemoteClients, progress: Progress | None) -> FederationResult:
+                     remote: RemoteClients, progress: Progress | None,
+                     hook: RoundHook | None = None) -> FederationResult:
     folder.mkdir(parents=True, exist_ok=True)
     algorithm = make_algorithm(config.algorithm, **config.algorithm_params)
     model = initial.to(resolve_device(config.device))
     clients = remote(config, model.config, data.n_clients)
-    return Federation(config, clients, algorithm, model, folder, public=data.public, test=data.test,
+    return Federation(config, clients, algorithm, model, folder, public=data.public, test=data.test, hook=hook,
                       progress=progress).run()
 
 
@@ -235,7 +255,8 @@ def _summarise(config: RunConfig, data: FederatedData, results: dict[str, Federa
         **next(iter(results.values())).clients,
         "dropped": [{"round": record["round"], **drop} for result in results.values() for record in result.history
                     for drop in record["dropped"]],
-        "models": sorted(results), "test": _mean_metrics(list(finals.values())),
+        "models": sorted(results) + ([FM_DIR] if config.injection is not None else []),
+        "test": _mean_metrics(list(finals.values())),
         "test_per_model": finals if len(finals) > 1 else None, "config": config.to_dict(),
     }
 
@@ -265,6 +286,13 @@ def _provenance(summary: dict) -> dict:
 
 def _save_model(folder: Path, result: FederationResult, *, provenance: dict) -> None:
     result.model.to("cpu").save_pretrained(folder)
+    (folder / TRAINING_FILE).write_text(json.dumps(provenance, indent=2) + "\n", encoding="utf-8")
+
+
+def _save_foundation(folder: Path, injector, *, provenance: dict) -> None:
+    from fedmeki_models.injection.build import save_foundation_model
+
+    save_foundation_model(injector.fm.to("cpu"), folder)
     (folder / TRAINING_FILE).write_text(json.dumps(provenance, indent=2) + "\n", encoding="utf-8")
 
 

@@ -17,6 +17,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -58,6 +59,19 @@ class FederationData:
     test: dict[str, TaskTensors] = field(default_factory=dict)
 
 
+class RoundHook(Protocol):
+    """Server work after each round's aggregation (knowledge injection), checkpointed with the round."""
+
+    def after_round(self, round_: int, federation: Federation) -> dict:
+        """Do the work (it may change ``federation.global_weights``); the dict joins the round's history."""
+
+    def state(self) -> dict:
+        """Tensors and JSON values to checkpoint."""
+
+    def restore(self, state: dict) -> None:
+        """Restore :meth:`state`."""
+
+
 @dataclass
 class FederationResult:
     """A finished federation: the trained model (global weights, ready to export) and its history."""
@@ -87,13 +101,15 @@ class Federation:
         The server's data per task: the ``public`` split (``public_finetune``) and the ``test`` split.
     baseline : bool, default=False
         Plain training (the centralised and local-only baselines): nothing counts as communicated.
+    hook : RoundHook, optional
+        Runs after each round's aggregation and public fine-tuning, before its evaluation.
     progress : Progress, optional
     """
 
     def __init__(self, config: RunConfig, clients: Clients, algorithm: Algorithm, model: LocalModel, folder: Path,
                  *, public: dict[str, TaskTensors] | None = None, test: dict[str, TaskTensors] | None = None,
-                 baseline: bool = False, progress: Progress | None = None) -> None:
-        self.config, self.clients, self.algorithm, self.model = config, clients, algorithm, model
+                 baseline: bool = False, hook: RoundHook | None = None, progress: Progress | None = None) -> None:
+        self.config, self.clients, self.algorithm, self.model, self.hook = config, clients, algorithm, model, hook
         self.public, self.test = public or {}, test or {}
         self.folder, self.baseline, self.progress = folder, baseline, progress
         self.device = next(model.parameters()).device
@@ -111,11 +127,12 @@ class Federation:
 
     @classmethod
     def in_process(cls, config: RunConfig, data: FederationData, algorithm: Algorithm, model: LocalModel,
-                   folder: Path, *, baseline: bool = False, progress: Progress | None = None) -> Federation:
+                   folder: Path, *, baseline: bool = False, hook: RoundHook | None = None,
+                   progress: Progress | None = None) -> Federation:
         """A federation whose clients are :class:`LocalClients` over ``data`` (baselines keep optimisers)."""
         clients = LocalClients(data.clients, data.validation, algorithm, model, config, keep_optimizer=baseline)
         return cls(config, clients, algorithm, model, folder, public=data.public, test=data.test, baseline=baseline,
-                   progress=progress)
+                   hook=hook, progress=progress)
 
     # The loop ----------------------------------------------------------------------------------
 
@@ -127,6 +144,8 @@ class Federation:
             record = self._train_round(round_)
             if self.config.variant == "public_finetune":
                 self._finetune_on_public(round_)
+            if self.hook is not None:
+                record.update(self.hook.after_round(round_, self))
             if self._evaluates(round_):
                 record.update(self.evaluate())
             record["seconds"] = round(time.perf_counter() - began, 3)
@@ -249,7 +268,8 @@ class Federation:
 
     def _snapshot(self) -> dict:
         return {"global": self.global_weights, "server": self.server_states, "clients": self.clients.state(),
-                "history": self.history, "bytes": [self.bytes_sent, self.bytes_received]}
+                "hook": self.hook.state() if self.hook is not None else {}, "history": self.history,
+                "bytes": [self.bytes_sent, self.bytes_received]}
 
     def _restore(self) -> int:
         found = latest_checkpoint(self.folder)
@@ -262,6 +282,8 @@ class Federation:
         self.global_weights = dict(tree["global"])
         self.server_states, self.history = tree["server"], tree["history"]
         self.clients.restore(tree["clients"])
+        if self.hook is not None:
+            self.hook.restore(tree["hook"])
         self.bytes_sent, self.bytes_received = tree["bytes"]
         logger.info("resuming %s after round %d", self.folder, round_)
         return round_

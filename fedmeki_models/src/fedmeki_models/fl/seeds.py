@@ -11,8 +11,9 @@ import torch
 
 from fedmeki_data.tasks import TASKS
 
-SAMPLING, CLIENT, SERVER = 0, 1, 2
-"""Purposes: the clients sampled in a round, a client's local training, the server's own training."""
+SAMPLING, CLIENT, SERVER, INJECTION = 0, 1, 2, 3
+"""Purposes: the clients sampled in a round, a client's local training, the server's own training, and the
+foundation model's training in knowledge injection."""
 _TASK_NUMBER = {task_id: number for number, task_id in enumerate(TASKS)}
 
 

@@ -46,7 +46,7 @@ def yes_probability(fm: FoundationModel, task: str, inputs: dict[str, torch.Tens
     """P(*yes*) against P(*no*) as the first answer token, per record."""
     fm.eval()
     sequences = fm.sequences(task, inputs, questions, padding_side="left")
-    yes, no = (fm.tokenizer(f" {word}", add_special_tokens=False)["input_ids"][0] for word in ("yes", "no"))
+    yes, no = (fm.tokenizer(word, add_special_tokens=False)["input_ids"][0] for word in ("yes", "no"))
     with fm.gated(task, len(questions)):
         logits = fm.lm(inputs_embeds=sequences.embeds, attention_mask=sequences.mask.long()).logits[:, -1]
     pair = logits[:, [yes, no]].float().softmax(dim=-1)

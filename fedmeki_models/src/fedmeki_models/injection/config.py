@@ -13,8 +13,11 @@ TINY = "tiny"
 """``--fm tiny``: a small Llama-style model built from :data:`TINY_LM` with a tokenizer trained here, offline."""
 TINY_LM: dict[str, Any] = {"model_type": "llama", "hidden_size": 64, "intermediate_size": 128,
                            "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-                           "max_position_embeddings": 1024, "tie_word_embeddings": False}
-"""Sizes of the tiny language model (its vocabulary is the trained tokenizer's)."""
+                           "max_position_embeddings": 1024, "tie_word_embeddings": False,
+                           "initializer_range": 0.2}
+"""Sizes of the tiny language model (its vocabulary is the trained tokenizer's). Its weights stay random
+and frozen, so they are drawn 10x wider than Llama's 0.02: at 0.02 a frozen output layer cannot give any
+token more than a few percent of probability, and the adapters could not teach it an answer."""
 LLAMA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 """LoRA targets of Llama-style models: the paper's ``wqkv, wo, w1, w2, w3`` of InternLM2 under Llama's names."""
 

@@ -20,7 +20,7 @@ PAD, BOS, EOS = "<pad>", "<s>", "</s>"
 TINY_VOCABULARY = 1024
 MODALITY_TAGS = {"image": ("<Img>", "</Img>"), "ecg": ("<Signal>", "</Signal>"), "clinical": ("<Ts>", "</Ts>")}
 """The paper's tags around a modality's tokens (plain text: no new embeddings in a frozen model)."""
-HUMAN, ASSISTANT = "### Human: ", "\n### Assistant:"
+HUMAN, ASSISTANT = "### Human: ", "\n### Assistant: "
 
 
 def registry_texts() -> list[str]:

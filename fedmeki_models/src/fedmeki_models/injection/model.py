@@ -140,7 +140,7 @@ class FoundationModel(nn.Module):
         for index, question in enumerate(questions):
             before = [self.tokenizer.bos_token_id, *self._ids(HUMAN + opening)]
             after_tag, ask = self._ids(closing + " "), self._ids(ASSISTANT)
-            answer = [] if answers is None else [*self._ids(" " + answers[index]), self.tokenizer.eos_token_id]
+            answer = [] if answers is None else [*self._ids(answers[index]), self.tokenizer.eos_token_id]
             room = self.config.max_text_tokens - len(before) - len(after_tag) - len(ask) - len(answer)
             after = [*after_tag, *self._ids(question)[:max(room, 0)], *ask]
             text = torch.tensor(before + after + answer, device=device)

@@ -26,6 +26,7 @@ app.add_typer(evaluation.app, name="eval")
 app.command("validate", epilog="Examples:\n\n  fedmeki validate my-submission/\n\n"
             "  fedmeki validate my-submission/ --references demo-data --format json")(evaluation.validate)
 app.command("train", epilog=train.TRAIN_EXAMPLES)(train.train)
+app.command("inject", epilog=train.INJECT_EXAMPLES)(train.inject)
 app.command("predict", epilog=train.PREDICT_EXAMPLES)(train.predict)
 app.command("flower", epilog=flower.FLOWER_EXAMPLES)(flower.flower)
 app.command("demo", epilog="Examples:\n\n  fedmeki demo\n\n  fedmeki demo --size tiny --out /tmp/fedmeki-demo")(demo)

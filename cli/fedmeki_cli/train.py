@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +20,14 @@ TRAIN_EXAMPLES = (
     "  fedmeki train --config runs/fedavg/config.yaml --algorithm centralised --out runs/central\n\n"
     "  fedmeki train --out runs/fedavg --resume\n\n"
     "  fedmeki train --engine flower --data demo --preset small --rounds 3 --out runs/flower"
+)
+INJECT_EXAMPLES = (
+    "Examples:\n\n  fedmeki inject --data fedmeki-demo/data --preset small --rounds 5 --out runs/inject\n\n"
+    "  fedmeki inject --data demo --algorithm fedprox --setting single_task --tasks covid19 --adapter lora "
+    "--out runs/inject-covid\n\n"
+    "  fedmeki inject --data DATA --fm Henrychur/MMedLM2 --fm-precision bf16 --gradient-checkpointing "
+    "--grad-accumulation 4 --fm-batch-size 4 --out runs/mmedlm2\n\n"
+    "  fedmeki predict --model runs/inject --data fedmeki-demo/data --out sub-fm"
 )
 PREDICT_EXAMPLES = (
     "Examples:\n\n  fedmeki predict --model runs/fedavg --data fedmeki-demo/data --out sub\n\n"
@@ -79,6 +88,22 @@ def train(
         "--connect-timeout", help="Flower: seconds to wait for every client's SuperNode.")] = 600.0,
     round_timeout: Annotated[float, typer.Option(
         "--round-timeout", help="Flower: seconds to wait for a round's replies; later clients are dropped.")] = 3600.0,
+    fm: Annotated[str | None, typer.Option(
+        "--fm", help="Inject into this foundation model after every round: tiny (offline), a Hub causal LM id or "
+                     "a folder ('fedmeki inject' defaults to tiny).")] = None,
+    adapter: Annotated[str | None, typer.Option("--adapter", help="Injection: moe_lora (default) or lora.")] = None,
+    experts: Annotated[int | None, typer.Option("--experts", help="Injection: LoRA experts (default 12).")] = None,
+    rank: Annotated[int | None, typer.Option("--rank", help="Injection: LoRA rank (default 8).")] = None,
+    fm_lr: Annotated[float | None, typer.Option("--fm-lr", help="Injection: AdamW lr (default 5e-4).")] = None,
+    fm_epochs: Annotated[int | None, typer.Option(
+        "--fm-epochs", help="Injection: passes over the public instructions per round (default 1).")] = None,
+    fm_batch_size: Annotated[int | None, typer.Option("--fm-batch-size", help="Injection: batch size.")] = None,
+    grad_accumulation: Annotated[int | None, typer.Option(
+        "--grad-accumulation", help="Injection: batches per optimiser step.")] = None,
+    fm_precision: Annotated[str | None, typer.Option("--fm-precision", help="Injection: fp32 or bf16.")] = None,
+    gradient_checkpointing: Annotated[bool | None, typer.Option(
+        "--gradient-checkpointing/--no-gradient-checkpointing",
+        help="Injection: recompute activations to save GPU memory.")] = None,
     overwrite: OverwriteOpt = False,
     output_format: FormatOpt = OutputFormat.text,
 ) -> None:
@@ -93,7 +118,10 @@ def train(
                "min_clients": min_clients, "preset": preset, "image_weights": image_weights, "seed": seed,
                "eval_every": eval_every, "device": device,
                "training": {"epochs": local_epochs, "batch_size": batch_size, "optimizer": optimizer, "lr": lr,
-                            "precision": precision}}
+                            "precision": precision},
+               "injection": _injection(fm, adapter=adapter, experts=experts, rank=rank, lr=fm_lr, epochs=fm_epochs,
+                                       batch_size=fm_batch_size, grad_accumulation=grad_accumulation,
+                                       precision=fm_precision, gradient_checkpointing=gradient_checkpointing)}
     if resume and not (out / CONFIG_FILE).is_file():
         run_config = None  # not a run: the library says so (CheckpointError) rather than asking for --data
     else:
@@ -112,6 +140,26 @@ def train(
             summary = run_training(run_config, out, resume=resume, overwrite=overwrite, progress=progress)
     summary["run"] = str(out)
     output.result(summary, render_run)
+
+
+def inject(**options: Any) -> None:
+    """Train the local model with FL and inject its encoders into a foundation model after every round."""
+    train(**{**options, "fm": options.get("fm") or "tiny"})
+
+
+inject.__signature__ = inspect.signature(train, eval_str=True)  # typer reads the Annotated options from it
+inject.__annotations__ = train.__annotations__
+
+
+def _injection(fm: str | None, **options: Any) -> dict | None:
+    """The run config's ``injection`` section: on with ``--fm``, whose options need it."""
+    given = {name: value for name, value in options.items() if value is not None}
+    if fm is None:
+        if given:
+            raise InvalidParameterError(f"--{next(iter(given)).replace('_', '-')} is an injection option.",
+                                        hint="add --fm tiny (or a causal LM), or run 'fedmeki inject'")
+        return None
+    return {"fm": fm, **given}
 
 
 def _train_on_flower(run_config, out: Path, output: Output, *, resume: bool, **options) -> dict:
@@ -134,16 +182,23 @@ def predict(
     name: Annotated[str | None, typer.Option("--name", help="Submission name (default: the method).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Inference batch size.")] = 256,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
+    sampling: Annotated[bool, typer.Option(
+        "--sampling", help="Foundation models: top-p sampling as in the paper (default: greedy).")] = False,
+    max_new_tokens: Annotated[int, typer.Option(
+        "--max-new-tokens", help="Foundation models: longest answer in tokens.")] = 16,
     overwrite: OverwriteOpt = False,
     output_format: FormatOpt = OutputFormat.text,
 ) -> None:
-    """Predict the test split of every task the model covers and write a submission for 'fedmeki eval'."""
+    """Predict the test split of every task the model covers and write a submission for 'fedmeki eval'.
+
+    A foundation model (an injection run) answers all eight tasks, the validation tasks zero-shot."""
     from fedmeki_models.predict import predict as write_predictions
 
     output = Output(output_format)
     with output.progress() as progress:
         metadata = write_predictions(model, data, out, client=client, name=name, batch_size=batch_size,
-                                     device=device, overwrite=overwrite, progress=progress)
+                                     device=device, overwrite=overwrite, sampling=sampling,
+                                     max_new_tokens=max_new_tokens, progress=progress)
     output.result({"submission": str(out), **metadata},
                   lambda console, result: console.print(
                       f"Wrote {result['submission']} ({result['name']}); score it with: "

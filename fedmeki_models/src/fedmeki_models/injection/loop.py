@@ -57,12 +57,18 @@ class Injector:
     def after_round(self, round_: int, federation: Federation) -> dict:
         """Inject the round's global encoders, train on the public instructions, send the encoders back."""
         began = time.perf_counter()
-        weights = federation.final_weights()
-        keys = [key for key in weights if key.startswith(ENCODERS)]
-        load_state(self.fm.local, {key: weights[key] for key in keys})
+        self.inject(federation.final_weights())
         losses = self.train(round_)
-        federation.global_weights.update(state_of(self.fm.local, keys))
+        federation.global_weights.update(self.encoders())
         return {"injection": {"loss": losses, "seconds": round(time.perf_counter() - began, 3)}}
+
+    def inject(self, weights: dict[str, torch.Tensor]) -> None:
+        """Load the encoder tensors of the global ``weights`` into the foundation model."""
+        load_state(self.fm.local, {key: value for key, value in weights.items() if key.startswith(ENCODERS)})
+
+    def encoders(self) -> dict[str, torch.Tensor]:
+        """The foundation model's encoder tensors, keyed as in the local model (CPU copies)."""
+        return state_of(self.fm.local, [key for key in self.fm.local.state_dict() if key.startswith(ENCODERS)])
 
     def train(self, round_: int) -> dict[str, float]:
         """``config.epochs`` passes over every task's public instructions; the mean answer loss per task."""

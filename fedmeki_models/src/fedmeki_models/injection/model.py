@@ -20,6 +20,7 @@ Only the encoders, the projectors, the adapters and the gate train; the LM's own
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -94,7 +95,10 @@ class FoundationModel(nn.Module):
                           target_modules=list(config.target_modules), bias="none")
         self.adapter_names = (["default"] if config.adapter == "lora"
                               else [f"expert_{expert}" for expert in range(config.experts)])
-        self.lm = get_peft_model(lm, lora, adapter_name=self.adapter_names[0])
+        with warnings.catch_warnings():  # peft 0.21 reads an attribute that transformers 5 deprecates
+            warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated",
+                                    category=FutureWarning)
+            self.lm = get_peft_model(lm, lora, adapter_name=self.adapter_names[0])
         for name in self.adapter_names[1:]:
             self.lm.add_adapter(name, lora)
         self.lm.base_model.set_adapter(self.adapter_names)

@@ -87,7 +87,12 @@ def test_top_level_demo_trains_predicts_scores_and_reruns(tmp_path):
     results = json.loads((tmp_path / "demo" / "submission" / "results" / "results.json").read_text())
     scored = {task for task, entry in results["tasks"].items() if entry.get("metrics")}
     assert scored == {"lung_opacity", "covid19", "ecg_abnormal", "mortality"}
+    fm_results = json.loads((tmp_path / "demo" / "submission-fm" / "results" / "results.json").read_text())
+    assert len([task for task, entry in fm_results["tasks"].items() if entry.get("metrics")]) == 8
+    assert (tmp_path / "demo" / "run" / "fm" / "model.safetensors").is_file()
     assert "fedavg multi_task" in result.stdout and "Standard scorer" in result.stdout
+    side_by_side = result.stdout[result.stdout.index("Side by side"):]
+    assert all(task in side_by_side for task in ("sepsis", "medical_vqa", "ecg_noise_clarification"))
 
 
 def test_debug_mode_shows_the_traceback(tmp_path):

@@ -182,6 +182,10 @@ def _build(cls: type, values: Mapping[str, Any], where: str):
     return cls(**values)
 
 
+DEMO_INJECTION: dict[str, Any] = {"fm": "tiny", "experts": 4, "lr": 2e-3, "batch_size": 16, "dropout": 0.0}
+"""The demo's injection recipe: the tiny foundation model with 4 LoRA experts (see ``fedmeki demo``)."""
+
+
 def demo_run_config(data: str | Path, **values: Any) -> RunConfig:
     """The demo's recipe: the ``small`` preset trained for 15 rounds of 2 local epochs (Adam, lr 2e-3, batch 32).
 

@@ -122,3 +122,13 @@ def test_injection_is_refused_for_baselines(tiny_demo):
 
     with pytest.raises(ModelConfigError, match="baseline takes no variant, algorithm parameters or injection"):
         _config(tiny_demo, algorithm="centralised")
+
+
+def test_bf16_autocast_and_gradient_accumulation_train(tiny_demo, tmp_path):
+    config = _config(tiny_demo, rounds=1, tasks=("ecg_abnormal",),
+                     injection={"experts": 2, "batch_size": 4, "grad_accumulation": 3, "precision": "bf16"})
+
+    train(config, tmp_path / "run")
+
+    (record,) = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert 0 < record["injection"]["loss"]["ecg_abnormal"] < 20

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
 from fedmeki_data.tasks import TASKS
 from fedmeki_models.config import model_config
@@ -13,6 +14,7 @@ from fedmeki_models.data import load_task_tensors
 from fedmeki_models.errors import CheckpointError, ModelConfigError
 from fedmeki_models.injection.build import build_foundation_model, load_foundation_model, save_foundation_model
 from fedmeki_models.injection.config import FoundationConfig
+from fedmeki_models.injection.language import build_language_model
 
 TRAINING = ("lung_opacity", "covid19", "ecg_abnormal", "mortality")
 QUESTION = TASKS["ecg_abnormal"].instruction
@@ -157,3 +159,33 @@ def test_a_folder_that_does_not_fit_its_config_is_refused(fm, tmp_path):
         load_foundation_model(folder)
     with pytest.raises(CheckpointError, match="not a foundation model folder"):
         load_foundation_model(tmp_path)
+
+
+def test_a_causal_lm_named_by_its_folder_is_loaded_frozen_and_referenced_not_copied(ecg, tmp_path):
+    lm, tokenizer, _ = build_language_model(_config(), seed=5)
+    lm.save_pretrained(tmp_path / "lm")
+    tokenizer.save_pretrained(tmp_path / "lm")
+    batch, answers = ecg
+
+    named = build_foundation_model(_config(lm=str(tmp_path / "lm")), seed=0)
+    saved = save_foundation_model(named, tmp_path / "fm")
+
+    assert not any(p.requires_grad for name, p in named.lm.named_parameters() if "lora" not in name)
+    assert not any(key.startswith("lm.base_model.model.model.") and "lora" not in key
+                   for key in load_file(str(saved / "model.safetensors")))
+    assert load_foundation_model(saved).generate("ecg_abnormal", batch, [QUESTION] * len(answers)) == named.generate(
+        "ecg_abnormal", batch, [QUESTION] * len(answers))
+    assert named.loss("ecg_abnormal", batch, [QUESTION] * len(answers), answers).item() > 0
+
+
+def test_an_unloadable_or_incomplete_language_model_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelConfigError, match="Cannot load the language model"):
+        build_foundation_model(_config(lm=str(tmp_path / "no-such-model")), seed=0)
+    lm, tokenizer, _ = build_language_model(_config(), seed=5)
+    lm.save_pretrained(tmp_path / "lm")
+    tokenizer.save_pretrained(tmp_path / "lm")
+    weights = load_file(str(tmp_path / "lm" / "model.safetensors"))
+    save_file({k: v for k, v in weights.items() if "layers.1." not in k}, str(tmp_path / "lm" / "model.safetensors"),
+              metadata={"format": "pt"})
+    with pytest.raises(ModelConfigError, match="lacks 9 weights"):
+        build_foundation_model(_config(lm=str(tmp_path / "lm")), seed=0)

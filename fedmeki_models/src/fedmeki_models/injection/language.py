@@ -67,13 +67,18 @@ def build_language_model(config: FoundationConfig, *, seed: int, tokenizer: PreT
             torch.manual_seed(seed)
             model = LlamaForCausalLM(lm_config).to(dtype)
     else:
+        hint = "name a causal LM on the Hub or a local folder with safetensors weights, or use --fm tiny offline"
         try:
             tokenizer = tokenizer or AutoTokenizer.from_pretrained(config.lm)
-            model = AutoModelForCausalLM.from_pretrained(config.lm, dtype=dtype, use_safetensors=True)
+            model, loading = AutoModelForCausalLM.from_pretrained(config.lm, dtype=dtype, use_safetensors=True,
+                                                                  output_loading_info=True)
         except (OSError, ValueError) as error:
             raise ModelConfigError(f"Cannot load the language model {config.lm!r}: {str(error).splitlines()[0]}",
-                                   hint="name a causal LM on the Hub or a local folder with safetensors weights, "
-                                        "or use --fm tiny offline") from None
+                                   hint=hint) from None
+        missing = sorted(loading["missing_keys"])
+        if missing:  # transformers would start them from random values and only log it
+            raise ModelConfigError(f"The language model {config.lm!r} lacks {len(missing)} weights, e.g. {missing[0]}.",
+                                   hint=hint)
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
     model.requires_grad_(False)

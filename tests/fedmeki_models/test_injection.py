@@ -124,9 +124,10 @@ def test_injection_is_refused_for_baselines(tiny_demo):
         _config(tiny_demo, algorithm="centralised")
 
 
-def test_bf16_autocast_and_gradient_accumulation_train(tiny_demo, tmp_path):
+def test_bf16_autocast_gradient_accumulation_and_checkpointing_train(tiny_demo, tmp_path):
     config = _config(tiny_demo, rounds=1, tasks=("ecg_abnormal",),
-                     injection={"experts": 2, "batch_size": 4, "grad_accumulation": 3, "precision": "bf16"})
+                     injection={"experts": 2, "batch_size": 4, "grad_accumulation": 3, "precision": "bf16",
+                                "gradient_checkpointing": True})
 
     train(config, tmp_path / "run")
 

@@ -51,8 +51,9 @@ class Injector:
         self.device = next(fm.parameters()).device
         self.optimizer = torch.optim.AdamW([p for p in fm.parameters() if p.requires_grad], lr=config.lr,
                                            betas=(0.9, 0.95), eps=1e-6, weight_decay=config.weight_decay)
-        if config.gradient_checkpointing:
-            fm.lm.gradient_checkpointing_enable()
+        if config.gradient_checkpointing:  # transformers 5 renamed it; 4.x has only the old name
+            enable = getattr(fm.lm, "activation_checkpointing_enable", None) or fm.lm.gradient_checkpointing_enable
+            enable()
 
     def after_round(self, round_: int, federation: Federation) -> dict:
         """Inject the round's global encoders, train on the public instructions, send the encoders back."""
@@ -83,9 +84,11 @@ class Injector:
                 for task, part in self.public.items():
                     generator = generator_for(derive_seed(self.seed, INJECTION, round_, task, epoch))
                     for inputs, questions, answers in part.batches(self.config.batch_size, generator=generator):
-                        with self._autocast():
+                        # Gate and autocast stay on through backward: gradient checkpointing re-runs the
+                        # forward there, and must see the same expert weights and dtypes.
+                        with self.fm.gated(task, len(questions)), self._autocast():
                             loss = self.fm.loss(task, to_device(inputs, self.device), questions, answers)
-                        (loss / accumulation).backward()
+                            (loss / accumulation).backward()
                         losses[task].append(loss.item())
                         pending += 1
                         if pending == accumulation:

@@ -104,6 +104,7 @@ class FoundationModel(nn.Module):
         self.lm.base_model.set_adapter(self.adapter_names)
         self._lora_layers = [module for module in self.lm.modules() if isinstance(module, LoraLayer)]
         self.gate = ExpertGate(hidden, config.experts) if config.adapter == "moe_lora" else None
+        self._gating = False
 
     # Inputs ------------------------------------------------------------------------------------
 
@@ -176,19 +177,25 @@ class FoundationModel(nn.Module):
 
     @contextmanager
     def gated(self, task: str, batch_size: int) -> Iterator[None]:
-        """Weight every expert's LoRA update by ``task``'s gate for a batch of ``batch_size`` samples."""
-        weights = self.gate_weights(task)
+        """Weight every expert's LoRA update by ``task``'s gate for a batch of ``batch_size`` samples.
+
+        A nested block keeps the outer block's weights. Keep the block open through ``backward`` when the
+        LM recomputes activations (gradient checkpointing), so the recomputation sees the same weights.
+        """
+        weights = None if self._gating else self.gate_weights(task)
         if weights is None:
             yield
             return
         column = weights.view(1, -1, 1, 1).expand(batch_size, -1, 1, 1)
         saved = [dict(layer.scaling) for layer in self._lora_layers]
         try:
+            self._gating = True
             for layer in self._lora_layers:
                 for expert, name in enumerate(self.adapter_names):
                     layer.scaling[name] = self.config.scaling * column[:, expert]
             yield
         finally:
+            self._gating = False
             for layer, scaling in zip(self._lora_layers, saved, strict=True):
                 layer.scaling.clear()
                 layer.scaling.update(scaling)

@@ -21,9 +21,3 @@ os.environ.update({
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
 })
-
-
-def pytest_collection_modifyitems(items):
-    """Start the Flower deployment tests first: they are the longest file, and under ``--dist loadfile`` a
-    long file collected last keeps one worker busy after the other has finished everything else."""
-    items.sort(key=lambda item: "test_flower_deployment.py" not in item.nodeid)

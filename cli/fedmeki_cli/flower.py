@@ -23,22 +23,21 @@ def flower(
     data: Annotated[str | None, typer.Option(
         "--data", help="Read the number of clients from this dataset's partition instead of --clients.")] = None,
     data_dir: Annotated[str, typer.Option(
-        "--data-dir", help="Dataset folder at each hospital (its own client split).")] = "/data/fedmeki",
+        "--data-dir", help="Dataset folder at each hospital (its own client split).")] = "DATA_DIR",
     out: Annotated[str, typer.Option("--out", help="Run folder on the server.")] = "runs/flower",
     insecure: Annotated[bool, typer.Option(
         "--insecure", help="No TLS and no SuperNode authentication (a closed test network only).")] = False,
     output_format: FormatOpt = OutputFormat.text,
 ) -> None:
     """Print the commands of a real deployment: the SuperLink on the server, a SuperNode per hospital, the run."""
-    from fedmeki_models.flower.deployment import deployment_commands
+    from fedmeki_models.flower.deployment import deployment_commands, partition_clients
 
     if clients is None:
         if data is None:
             raise InvalidParameterError("Say how many hospitals take part.", hint="pass --clients N or --data DATASET")
         from fedmeki_data.hub import resolve_dataset
-        from fedmeki_data.manifest import read_manifest
 
-        clients = max(int(task["n_clients"]) for task in read_manifest(resolve_dataset(data))["tasks"].values())
+        clients = partition_clients(resolve_dataset(data))
     if clients < 1:
         raise InvalidParameterError(f"--clients must be >= 1, got {clients}.", hint="one SuperNode per hospital")
     steps = deployment_commands(superlink=superlink, clients=clients, data_dir=data_dir, out=out, insecure=insecure)

@@ -24,7 +24,7 @@ from fedmeki_data.partition import PartitionConfig
 from fedmeki_data.synthetic.demo import build_demo
 from fedmeki_models.errors import FlowerDeploymentError, TooFewClientsError
 from fedmeki_models.flower.app import ServerSettings
-from fedmeki_models.flower.deployment import LocalDeployment
+from fedmeki_models.flower.deployment import LocalDeployment, _stop_trees
 from fedmeki_models.run_config import make_run_config
 from fedmeki_models.runs import train
 
@@ -121,7 +121,7 @@ def test_cli_flower_run_of_fedavg_equals_the_in_process_engine(three_sites, tmp_
     try:
         stdout, stderr = process.communicate(timeout=600)
     finally:
-        _kill_tree(process.pid)
+        _stop_trees([process], signal.SIGKILL)
 
     assert process.returncode == 0, stderr
     summary = json.loads(stdout)
@@ -218,24 +218,9 @@ def test_ctrl_c_stops_every_process_and_marks_the_run_interrupted(three_sites, t
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=120)
     finally:
-        _kill_tree(process.pid)
+        _stop_trees([process], signal.SIGKILL)
 
     assert process.returncode == 130, stderr
     assert json.loads(run_file.read_text())["status"] == "interrupted"
     assert (tmp_path / "run" / "flower" / "superlink.log").is_file()
     assert _processes_under(scratch) == [], "Ctrl-C left a Flower process running"
-
-
-def _kill_tree(pid: int) -> None:
-    """Kill what a failed test left running (nothing, when the test passes)."""
-    try:
-        root = psutil.Process(pid)
-    except psutil.NoSuchProcess:
-        return
-    tree = [*root.children(recursive=True), root]
-    for process in tree:
-        try:
-            process.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(tree, timeout=10)

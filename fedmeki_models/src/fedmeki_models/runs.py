@@ -96,12 +96,12 @@ def train(config: RunConfig | None, out: str | Path, *, resume: bool = False, ov
         # An unknown algorithm or parameter fails here, before the folder is created or replaced.
         make_algorithm(config.algorithm, **config.algorithm_params)
     config = _prepare_folder(config, folder, resume=resume, overwrite=overwrite)
-    summary = _read_summary(folder) if resume else {}
+    summary = read_summary(folder) if resume else {}
     if summary.get("status") == "completed":
         logger.info("%s is already complete", folder)
         return summary
     started = time.perf_counter()
-    _write_summary(folder, {"status": "running", "started": _now(), "config": config.to_dict()})
+    write_summary(folder, {"status": "running", "started": _now(), "config": config.to_dict()})
     try:
         # Built first: pretrained image weights may change the image size the data is prepared at.
         model = build_local_model(config.model_config(), seed=config.seed, image_weights=config.image_weights)
@@ -115,7 +115,7 @@ def train(config: RunConfig | None, out: str | Path, *, resume: bool = False, ov
         else:
             results = {MODEL_DIR: _federate_remote(config, data, model, folder, remote, progress, hook=injector)}
     except BaseException as error:
-        _write_summary(folder, {"status": "failed", "error": f"{type(error).__name__}: {error}",
+        write_summary(folder, {"status": "failed", "error": f"{type(error).__name__}: {error}",
                                 "hint": getattr(error, "hint", ""), "config": config.to_dict()})
         raise
     summary = _summarise(config, data, results, seconds=time.perf_counter() - started)
@@ -125,7 +125,7 @@ def train(config: RunConfig | None, out: str | Path, *, resume: bool = False, ov
         _save_foundation(folder / FM_DIR, injector, provenance=_provenance(summary))
     plot_history(results[MODEL_DIR].history if MODEL_DIR in results else _mean_history(results),
                  folder / CURVES_FILE, title=f"{config.algorithm} {config.setting}")
-    _write_summary(folder, summary)
+    write_summary(folder, summary)
     return summary
 
 
@@ -296,12 +296,14 @@ def _save_foundation(folder: Path, injector, *, provenance: dict) -> None:
     (folder / TRAINING_FILE).write_text(json.dumps(provenance, indent=2) + "\n", encoding="utf-8")
 
 
-def _read_summary(folder: Path) -> dict:
+def read_summary(folder: Path) -> dict:
+    """A run folder's ``run.json``, or ``{}`` when it has none."""
     path = folder / RUN_FILE
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
-def _write_summary(folder: Path, summary: dict) -> None:
+def write_summary(folder: Path, summary: dict) -> None:
+    """Replace a run folder's ``run.json`` atomically (written beside, then renamed)."""
     path = folder / RUN_FILE
     staging = path.with_suffix(".json.partial")
     staging.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")

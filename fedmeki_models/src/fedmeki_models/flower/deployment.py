@@ -9,7 +9,6 @@ run on a real server and at each hospital.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -22,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -274,8 +273,8 @@ def train_on_flower(config: RunConfig, out: str | Path, *, overwrite: bool = Fal
             with _logs_into(workdir / "logs", out):
                 return submit(settings, env=env, workdir=workdir, progress=progress)
         data = resolve_dataset(config.data)
-        n_clients = max(int(read_manifest(data)["tasks"][task]["n_clients"]) for task in config.tasks)
-        with LocalDeployment(data, n_clients, workdir) as deployment, _logs_into(deployment.logs, out, deployment):
+        deployment = LocalDeployment(data, partition_clients(data, config.tasks), workdir)
+        with deployment, _logs_into(deployment.logs, out, deployment):
             return deployment.submit(settings, progress=progress)
 
 
@@ -286,16 +285,18 @@ def _logs_into(logs: Path, out: Path, deployment: LocalDeployment | None = None)
     A run left ``running`` (the ServerApp died) is marked ``failed``, and one stopped by Ctrl-C
     ``interrupted``, after the processes are stopped, so that no ServerApp writes over it.
     """
+    from fedmeki_models.runs import read_summary, write_summary
+
     try:
         yield
     except BaseException as error:
         if deployment is not None:
             deployment.stop()
-        summary = _read_json(out / "run.json")
+        summary = read_summary(out)
         interrupted = isinstance(error, KeyboardInterrupt) and summary.get("status") not in (None, "completed")
         if interrupted or summary.get("status") == "running":
             summary.update(status="interrupted" if interrupted else "failed", error=f"{type(error).__name__}: {error}")
-            (out / "run.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+            write_summary(out, summary)
         raise
     finally:
         if deployment is not None:
@@ -304,6 +305,13 @@ def _logs_into(logs: Path, out: Path, deployment: LocalDeployment | None = None)
             (out / LOGS_DIR).mkdir(exist_ok=True)
             for log in logs.glob("*.log"):
                 shutil.copyfile(log, out / LOGS_DIR / log.name)
+
+
+def partition_clients(data: Path, tasks: Sequence[str] | None = None) -> int:
+    """Clients of the dataset folder ``data``'s partition (the largest over ``tasks``, default all): one
+    SuperNode each."""
+    entries = read_manifest(data)["tasks"]
+    return max(int(entries[task]["n_clients"]) for task in (tasks or entries))
 
 
 def deployment_commands(*, superlink: str, clients: int, data_dir: str, out: str = "runs/flower",
@@ -337,7 +345,9 @@ def deployment_commands(*, superlink: str, clients: int, data_dir: str, out: str
 
 
 def _outcome(out: Path, log: Path) -> dict:
-    summary = _read_json(out / "run.json")
+    from fedmeki_models.runs import read_summary
+
+    summary = read_summary(out)
     status = summary.get("status")
     if status == "completed":
         return summary
@@ -411,13 +421,6 @@ def _executable(name: str) -> str:
     if found is None:
         raise FlowerDeploymentError(f"{name} is not installed.", hint="pip install 'fedmeki-models[flower]'")
     return found
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
 
 
 def _last_line(log: Path) -> str:

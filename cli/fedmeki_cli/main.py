@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from fedmeki_cli import approaches, data, evaluation, flower, tasks, train
+from fedmeki_cli import approaches, data, evaluation, flower, tasks, train, zoo
 from fedmeki_cli._errors import describe
 from fedmeki_cli._output import Output
 from fedmeki_cli.demo import demo
@@ -24,6 +24,7 @@ app.add_typer(tasks.app, name="tasks")
 app.add_typer(data.app, name="data")
 app.add_typer(evaluation.app, name="eval")
 app.add_typer(approaches.app, name="approaches")
+app.add_typer(zoo.app, name="zoo")
 app.command("validate", epilog="Examples:\n\n  fedmeki validate my-submission/\n\n"
             "  fedmeki validate my-submission/ --references demo-data --format json")(evaluation.validate)
 app.command("train", epilog=train.TRAIN_EXAMPLES)(train.train)

@@ -31,7 +31,8 @@ INJECT_EXAMPLES = (
 )
 PREDICT_EXAMPLES = (
     "Examples:\n\n  fedmeki predict --model runs/fedavg --data fedmeki-demo/data --out sub\n\n"
-    "  fedmeki predict --model runs/local --client 2 --data demo --out sub-client2 --format json"
+    "  fedmeki predict --model runs/local --client 2 --data demo --out sub-client2 --format json\n\n"
+    "  fedmeki predict --model hf://my-org/fedmeki-fedavg-m@v1.0 --data my-org/fedmeki-demo --out sub-zoo"
 )
 _METRICS = ("accuracy", "f1", "auroc", "mcc")
 
@@ -175,7 +176,8 @@ def _train_on_flower(run_config, out: Path, output: Output, *, resume: bool, **o
 
 
 def predict(
-    model: Annotated[str, typer.Option("--model", help="Run folder of 'fedmeki train', or a model folder.")],
+    model: Annotated[str, typer.Option(
+        "--model", help="Run folder of 'fedmeki train', a model folder, or hf://org/name[@revision].")],
     data: Annotated[str, typer.Option("--data", help="Dataset folder or Hub dataset repo id to predict.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Submission folder to write.")],
     client: Annotated[int | None, typer.Option("--client", help="Local-only runs: which client's model.")] = None,

@@ -12,6 +12,7 @@ from fedmeki_data.errors import OutputExistsError
 from fedmeki_models.errors import CheckpointError, ModelConfigError, TooFewClientsError
 from fedmeki_models.fl.algorithms import ALGORITHMS
 from fedmeki_models.fl.algorithms.fedavg import FedAvg
+from fedmeki_models.provenance import read_provenance
 from fedmeki_models.run_config import make_run_config
 from fedmeki_models.runs import train
 
@@ -55,10 +56,13 @@ def test_run_folder_holds_config_history_curves_model_and_provenance(tiny_demo, 
     assert set(history[0]["validation"]["covid19"]["clients"]) == {"0", "1", "2", "3", "4"}
     assert (run / "curves.png").stat().st_size > 10_000
     assert summary["status"] == json.loads((run / "run.json").read_text())["status"] == "completed"
-    provenance = json.loads((run / "model" / "training.json").read_text())
+    provenance = read_provenance(run / "model")
+    assert provenance == json.loads((run / "model" / "config.json").read_text())["fedmeki"]
     assert provenance["method"] == {"algorithm": "fedavg", "setting": "multi_task", "variant": "standard",
                                     "clients": 5, "rounds": 2, "seed": 7}
     assert len(provenance["dataset"]["fingerprint"]) == 16
+    assert provenance["dataset"]["sources"]["covid19"] == {
+        "source": "synthetic (fedmeki data demo)", "license": "CC0 1.0", "credentialed": False}
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["round_0002"]
 
 

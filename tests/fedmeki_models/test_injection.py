@@ -72,7 +72,7 @@ def test_the_run_records_the_instruction_loss_per_round_and_saves_both_models(in
     assert [sorted(loss) for loss in losses] == [sorted(TASKS)] * 2
     assert sum(losses[-1].values()) < sum(losses[0].values())
     assert sorted(path.name for path in (injected / "fm").iterdir()) == [
-        "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "training.json"]
+        "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]
 
 
 def test_an_interrupted_injection_run_resumes_to_identical_models(tiny_demo, injected, tmp_path, monkeypatch):

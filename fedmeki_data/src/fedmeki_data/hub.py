@@ -42,6 +42,11 @@ logger = logging.getLogger(__name__)
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
+def is_repo_id(value: str) -> bool:
+    """Whether ``value`` has the form of a Hub repo id, ``org/name``."""
+    return bool(_REPO_ID.match(str(value)))
+
+
 @contextmanager
 def write_dataset(out: str | Path, *, build: Mapping, partition: Mapping, overwrite: bool = False
                   ) -> Iterator[DatasetWriter]:
@@ -162,7 +167,7 @@ def resolve_dataset(path_or_repo: str | Path, *, revision: str | None = None,
     path = Path(path_or_repo).expanduser()
     if path.is_dir():
         return path
-    if path.exists() or not _REPO_ID.match(str(path_or_repo)):
+    if path.exists() or not is_repo_id(path_or_repo):
         raise DatasetNotFoundError(
             f"No dataset folder at {path_or_repo}.",
             hint="pass a folder built by 'fedmeki data demo' or a Hub repo id such as org/name",
@@ -248,7 +253,7 @@ def push_dataset(folder: str | Path, repo_id: str, *, private: bool = False, gat
         If a file does not match the manifest.
     """
     folder = Path(folder)
-    if not _REPO_ID.match(repo_id):
+    if not is_repo_id(repo_id):
         raise DatasetNotFoundError(f"{repo_id!r} is not a Hub repo id.", hint="use the form org/name")
     manifest = read_manifest(folder)
     verify_files(folder, manifest)

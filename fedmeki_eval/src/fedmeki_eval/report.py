@@ -26,28 +26,43 @@ def write_reports(results: Mapping, out: str | Path) -> list[Path]:
         The files written.
     """
     out = Path(out)
-    (out / EVAL_RESULTS).mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     written = [out / RESULTS_JSON, out / RESULTS_MD]
     written[0].write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     written[1].write_text(render_markdown(results), encoding="utf-8")
-    for task_id, entry in eval_results_entries(results).items():
-        path = out / EVAL_RESULTS / f"{task_id}.yaml"
+    return written + write_eval_results(results, out)
+
+
+def write_eval_results(results: Mapping, folder: str | Path, *, dataset_id: str | None = None) -> list[Path]:
+    """Write ``folder/.eval_results/<task>.yaml`` (see :func:`eval_results_entries`) and return the paths."""
+    (Path(folder) / EVAL_RESULTS).mkdir(parents=True, exist_ok=True)
+    written = []
+    for task_id, entry in eval_results_entries(results, dataset_id=dataset_id).items():
+        path = Path(folder) / EVAL_RESULTS / f"{task_id}.yaml"
         path.write_text(yaml.safe_dump(entry, sort_keys=False), encoding="utf-8")
         written.append(path)
     return written
 
 
-def eval_results_entries(results: Mapping) -> dict[str, list[dict]]:
-    """One Hub ``.eval_results`` entry per scored task: the main score on the FedMEKI test split."""
-    date = results["date"][:10]
-    source = {"name": f"fedmeki eval {results['fedmeki_version']} ({results['protocol']} protocol)"}
+def eval_results_entries(results: Mapping, *, dataset_id: str | None = None) -> dict[str, list[dict]]:
+    """One Hub ``.eval_results`` entry per scored task: the main score on the FedMEKI test split.
+
+    Entries are built as ``huggingface_hub.EvalResultEntry`` records, so they follow the Hub's format.
+
+    Parameters
+    ----------
+    results : Mapping
+        What :func:`fedmeki_eval.scorer.score` returned.
+    dataset_id : str, optional
+        The Hub dataset repo of the references (default: the references' own source).
+    """
+    from huggingface_hub import EvalResultEntry, eval_result_entries_to_yaml
+
+    notes = f"fedmeki eval {results['fedmeki_version']}, {results['protocol']} protocol"
     return {
-        task_id: [{
-            "dataset": {"id": results["references"]["source"], "task_id": task_id},
-            "value": entry["main_score"],
-            "date": date,
-            "source": source,
-        }]
+        task_id: eval_result_entries_to_yaml([EvalResultEntry(
+            dataset_id=dataset_id or results["references"]["source"], task_id=task_id, value=entry["main_score"],
+            date=results["date"][:10], notes=f"{notes}, {entry['main_metric']}")])
         for task_id, entry in results["tasks"].items()
     }
 

@@ -204,6 +204,9 @@ class FederatedData:
         The dataset fingerprint from its manifest (what a submission names).
     source : str
         The folder or repo id the data came from.
+    sources : dict of str to dict
+        Per task, the data source as the manifest names it: ``source``, ``license``, ``credentialed``
+        (what a model trained on it may be published under).
     clients : dict of str to list of TaskTensors
         ``client_0 .. client_{K-1}`` per task.
     validation, public, test : dict of str to TaskTensors
@@ -214,6 +217,7 @@ class FederatedData:
     n_clients: int
     fingerprint: str
     source: str
+    sources: dict[str, dict] = field(default_factory=dict)
     clients: dict[str, list[TaskTensors]] = field(default_factory=dict)
     validation: dict[str, TaskTensors] = field(default_factory=dict)
     public: dict[str, TaskTensors] = field(default_factory=dict)
@@ -296,8 +300,10 @@ def load_federated_data(data: str | Path, tasks: Sequence[str], *, image_size: i
         described = ", ".join(f"{task}: {count}" for task, count in training.items())
         raise PartitionError(f"The tasks were partitioned over different numbers of clients ({described}).",
                              hint="train them separately, or rebuild the dataset with the same number of clients")
+    sources = {task: {key: manifest["tasks"][task][key] for key in ("source", "license", "credentialed")}
+               for task in tasks}
     result = FederatedData(tasks=tasks, n_clients=max(training.values(), default=0),
-                           fingerprint=manifest["fingerprint"], source=str(data))
+                           fingerprint=manifest["fingerprint"], source=str(data), sources=sources)
     options = {"image_size": image_size, "max_steps": max_steps, "progress": progress}
     for task in tasks:
         loaded = load_task(folder, task)

@@ -23,3 +23,7 @@ class TooFewClientsError(FedmekiError, RuntimeError):
 
 class FlowerDeploymentError(FedmekiError, RuntimeError):
     """A Flower deployment that cannot run: flwr missing, clients not connected, a process that would not start."""
+
+
+class UnsafeFileError(CheckpointError):
+    """A model folder holding files FedMEKI will not load or publish: pickles (which can run code) or unknown types."""

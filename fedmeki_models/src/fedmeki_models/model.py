@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from fedmeki_models.config import ImageEncoderConfig, LocalModelConfig
 from fedmeki_models.encoders import EncoderOutput, build_encoder
 from fedmeki_models.errors import CheckpointError, ModelConfigError
+from fedmeki_models.zoo.files import check_no_pickles
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ class LocalModel(nn.Module, PyTorchModelHubMixin, library_name="fedmeki",
         model = cls(**model_kwargs)
         try:
             if os.path.isdir(model_id):
+                check_no_pickles(model_id)
                 weights = Path(model_id) / constants.SAFETENSORS_SINGLE_FILE
             else:
                 weights = Path(hf_hub_download(model_id, constants.SAFETENSORS_SINGLE_FILE, revision=revision,
@@ -107,6 +109,10 @@ class LocalModel(nn.Module, PyTorchModelHubMixin, library_name="fedmeki",
         except (OSError, EntryNotFoundError) as error:
             raise CheckpointError(f"Cannot read the weights of {model_id}: {error}",
                                   hint="a model folder holds model.safetensors and config.json") from error
+        except RuntimeError as error:  # torch's "size mismatch for <key>" when a shape differs from config.json
+            mismatch = next((line.strip() for line in str(error).splitlines() if "size mismatch" in line), error)
+            raise CheckpointError(f"The weights of {model_id} do not match its config.json ({mismatch})",
+                                  hint="the folder was modified or written by another fedmeki version") from None
         if missing or unexpected:
             raise CheckpointError(f"The weights of {model_id} do not match its config.json "
                                   f"(missing: {sorted(missing)[:3]}, unexpected: {sorted(unexpected)[:3]}).",

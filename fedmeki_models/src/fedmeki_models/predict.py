@@ -7,7 +7,6 @@ the four validation tasks zero-shot.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -17,48 +16,16 @@ from fedmeki_data.progress import Progress
 from fedmeki_eval.writer import write_submission
 from fedmeki_models import __version__
 from fedmeki_models.data import load_task_tensors
-from fedmeki_models.errors import CheckpointError
 from fedmeki_models.model import LocalModel
-from fedmeki_models.runs import CLIENTS_DIR, CONFIG_FILE, FM_DIR, MODEL_DIR, TRAINING_FILE, resolve_device
+from fedmeki_models.provenance import read_provenance
+from fedmeki_models.runs import resolve_device
 from fedmeki_models.training import predict_proba
+from fedmeki_models.zoo.hub import FOUNDATION, locate_model, model_kind
 
 logger = logging.getLogger(__name__)
 
 THRESHOLD = 0.5
 """A record is predicted *yes* when the probability of *yes* reaches this."""
-
-
-def model_folder(path: str | Path, *, client: int | None = None) -> Path:
-    """The model folder of a model folder or a run folder: an injection run's foundation model (``fm/``),
-    else its global model (``model/``); ``client`` picks a local-only client's model.
-
-    Raises
-    ------
-    CheckpointError
-        If ``path`` holds neither, or a local-only run is given without ``client``.
-    """
-    path = Path(path)
-    if (path / "config.json").is_file():
-        return path
-    if not (path / CONFIG_FILE).is_file():
-        raise CheckpointError(f"{path} is neither a model folder (config.json) nor a run folder ({CONFIG_FILE}).",
-                              hint="pass the --out folder of 'fedmeki train' or its model/ folder")
-    if client is None and (path / FM_DIR / "config.json").is_file():
-        return path / FM_DIR
-    if (path / MODEL_DIR / "config.json").is_file():
-        if client is not None:
-            raise CheckpointError(f"{path} has one global model; --client applies to local-only runs.",
-                                  hint="drop --client")
-        return path / MODEL_DIR
-    clients = sorted((path / CLIENTS_DIR).glob("client_*/model"))
-    if clients and client is None:
-        raise CheckpointError(f"{path} is a local-only run with {len(clients)} client models.",
-                              hint="pick one with --client K")
-    if client is not None and (path / CLIENTS_DIR / f"client_{client}" / MODEL_DIR / "config.json").is_file():
-        return path / CLIENTS_DIR / f"client_{client}" / MODEL_DIR
-    which = f" for client {client}" if client is not None else ""
-    raise CheckpointError(f"{path} has no finished model{which}.",
-                          hint="finish the run first (fedmeki train --resume --out RUN)")
 
 
 def predict(model: str | Path, data: str | Path, out: str | Path, *, client: int | None = None,
@@ -69,8 +36,8 @@ def predict(model: str | Path, data: str | Path, out: str | Path, *, client: int
     Parameters
     ----------
     model : str or Path
-        Model folder, or run folder of ``fedmeki train`` / ``fedmeki inject`` (an injection run predicts
-        with its foundation model; pass ``RUN/model`` for its local model).
+        ``hf://org/name[@revision]``, a model folder, or a run folder of ``fedmeki train`` / ``fedmeki inject``
+        (an injection run predicts with its foundation model; pass ``RUN/model`` for its local model).
     data : str or Path
         Dataset folder or Hub dataset repo id whose ``test`` splits are predicted.
     out : str or Path
@@ -90,14 +57,17 @@ def predict(model: str | Path, data: str | Path, out: str | Path, *, client: int
     progress : Progress, optional
         ``progress(task, done, total)``.
     """
-    folder = model_folder(model, client=client)
+    source = locate_model(model, client=client)
+    folder = source.folder
     target = resolve_device(device)
-    provenance = _provenance(folder)
+    provenance = read_provenance(folder)
+    if not provenance:
+        logger.warning("%s does not record how it was trained; the submission's method fields say 'unknown'", folder)
     dataset_folder = resolve_dataset(data)
     manifest = read_manifest(dataset_folder)
     method = dict(provenance.get("method") or {"algorithm": "unknown", "setting": "multi_task", "variant": "standard",
                                                "clients": 0, "rounds": 0, "seed": 0})
-    if _is_foundation(folder):
+    if model_kind(folder) == FOUNDATION:
         predictions, external = _foundation_predictions(folder, dataset_folder, manifest, target, batch_size=batch_size,
                                                         sampling=sampling, max_new_tokens=max_new_tokens,
                                                         progress=progress)
@@ -108,7 +78,7 @@ def predict(model: str | Path, data: str | Path, out: str | Path, *, client: int
             method["variant"] = "injection"  # the local model whose encoders came back from the foundation model
     metadata = {
         "name": name or f"{method['algorithm']} {method['setting']} {method['variant']}",
-        "model": {"repo_id": None, "revision": None},
+        "model": {"repo_id": source.repo_id, "revision": source.revision},
         "dataset": {"repo_or_path": str(data), "fingerprint": manifest["fingerprint"]},
         "method": method,
         "communication_bytes": (provenance.get("communication_bytes") or {}).get("total"),
@@ -149,18 +119,3 @@ def _foundation_predictions(folder: Path, data: Path, manifest: dict, device, *,
         predictions[task] = answer_split(fm, part, batch_size=min(batch_size, 32), max_new_tokens=max_new_tokens,
                                          sampling=sampling, progress=progress)
     return predictions, fm.config.lm != TINY or fm.config.local.image_init != "random"
-
-
-def _is_foundation(folder: Path) -> bool:
-    from fedmeki_models.injection.config import FM_ARCHITECTURE
-
-    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    return config.get("architecture") == FM_ARCHITECTURE
-
-
-def _provenance(folder: Path) -> dict:
-    path = folder / TRAINING_FILE
-    if not path.is_file():
-        logger.warning("%s has no %s; the submission's method fields will say 'unknown'", folder, TRAINING_FILE)
-        return {}
-    return json.loads(path.read_text(encoding="utf-8"))

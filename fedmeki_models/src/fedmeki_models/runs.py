@@ -7,7 +7,7 @@ Run folder layout::
       run.json             status, provenance, communication, final test metrics
       history.json         one record per round (see fedmeki_models.fl.history)
       curves.png           learning curves
-      model/               the trained global model (safetensors + config.json + training.json)
+      model/               the trained global model (safetensors + config.json with its provenance)
       fm/                  injection runs: the foundation model (safetensors + config.json + tokenizer)
       checkpoints/         the last completed round
       clients/client_k/    local-only baseline: one sub-run (history, checkpoints, model) per client
@@ -40,6 +40,7 @@ from fedmeki_models.fl.clients import Clients
 from fedmeki_models.fl.engine import Federation, FederationData, FederationResult, RoundHook
 from fedmeki_models.fl.history import CURVES_FILE, plot_history
 from fedmeki_models.model import LocalModel, build_local_model
+from fedmeki_models.provenance import write_provenance
 from fedmeki_models.run_config import RunConfig, make_run_config
 
 logger = logging.getLogger(__name__)
@@ -49,8 +50,6 @@ RUN_FILE = "run.json"
 MODEL_DIR = "model"
 FM_DIR = "fm"
 CLIENTS_DIR = "clients"
-TRAINING_FILE = "training.json"
-"""Provenance saved beside a model's weights: dataset, method and communication, for ``fedmeki predict``."""
 
 RemoteClients = Callable[[RunConfig, LocalModelConfig, int], Clients]
 """Connects to clients that hold their own data (Flower SuperNodes): ``(config, model config, n_clients)``."""
@@ -137,6 +136,39 @@ def check_remote(config: RunConfig | None, *, resume: bool) -> None:
     if config.is_baseline:
         raise ModelConfigError(f"The {config.algorithm} baseline runs in-process only: it needs every client's data.",
                                hint="drop --engine flower, or choose an FL algorithm")
+
+
+def model_folder(path: str | Path, *, client: int | None = None) -> Path:
+    """The model folder of a model folder or a run folder: an injection run's foundation model (``fm/``),
+    else its global model (``model/``); ``client`` picks a local-only client's model.
+
+    Raises
+    ------
+    CheckpointError
+        If ``path`` holds neither, or a local-only run is given without ``client``.
+    """
+    path = Path(path)
+    if (path / "config.json").is_file():
+        return path
+    if not (path / CONFIG_FILE).is_file():
+        raise CheckpointError(f"{path} is neither a model folder (config.json) nor a run folder ({CONFIG_FILE}).",
+                              hint="pass the --out folder of 'fedmeki train' or its model/ folder")
+    if client is None and (path / FM_DIR / "config.json").is_file():
+        return path / FM_DIR
+    if (path / MODEL_DIR / "config.json").is_file():
+        if client is not None:
+            raise CheckpointError(f"{path} has one global model; --client applies to local-only runs.",
+                                  hint="drop --client")
+        return path / MODEL_DIR
+    clients = sorted((path / CLIENTS_DIR).glob("client_*/model"))
+    if clients and client is None:
+        raise CheckpointError(f"{path} is a local-only run with {len(clients)} client models.",
+                              hint="pick one with --client K")
+    if client is not None and (path / CLIENTS_DIR / f"client_{client}" / MODEL_DIR / "config.json").is_file():
+        return path / CLIENTS_DIR / f"client_{client}" / MODEL_DIR
+    which = f" for client {client}" if client is not None else ""
+    raise CheckpointError(f"{path} has no finished model{which}.",
+                          hint="finish the run first (fedmeki train --resume --out RUN)")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -246,7 +278,7 @@ def _summarise(config: RunConfig, data: FederatedData, results: dict[str, Federa
     finals = {name: result.history[-1].get("test", {}) for name, result in results.items()}
     return {
         "status": "completed", "finished": _now(), "seconds": round(seconds, 1), "fedmeki_version": __version__,
-        "dataset": {"repo_or_path": str(config.data), "fingerprint": data.fingerprint},
+        "dataset": {"repo_or_path": str(config.data), "fingerprint": data.fingerprint, "sources": data.sources},
         "method": {"algorithm": config.algorithm, "setting": config.setting, "variant": config.variant,
                    "clients": data.n_clients, "rounds": config.rounds, "seed": config.seed},
         "algorithm": make_algorithm(config.algorithm, **config.algorithm_params).to_config()
@@ -286,14 +318,14 @@ def _provenance(summary: dict) -> dict:
 
 def _save_model(folder: Path, result: FederationResult, *, provenance: dict) -> None:
     result.model.to("cpu").save_pretrained(folder)
-    (folder / TRAINING_FILE).write_text(json.dumps(provenance, indent=2) + "\n", encoding="utf-8")
+    write_provenance(folder, provenance)
 
 
 def _save_foundation(folder: Path, injector, *, provenance: dict) -> None:
     from fedmeki_models.injection.build import save_foundation_model
 
     save_foundation_model(injector.fm.to("cpu"), folder)
-    (folder / TRAINING_FILE).write_text(json.dumps(provenance, indent=2) + "\n", encoding="utf-8")
+    write_provenance(folder, provenance)
 
 
 def read_summary(folder: Path) -> dict:

@@ -21,7 +21,9 @@ from fedmeki_models.errors import CheckpointError
 from fedmeki_models.injection.config import TINY, FoundationConfig
 from fedmeki_models.injection.language import build_language_model
 from fedmeki_models.injection.model import FoundationModel
+from fedmeki_models.provenance import model_config
 from fedmeki_models.training import load_state
+from fedmeki_models.zoo.files import check_no_pickles
 
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 _LM = "lm.base_model.model."
@@ -58,6 +60,8 @@ def load_foundation_model(folder: str | Path, *, dtype: torch.dtype = torch.floa
     ------
     CheckpointError
         If the folder has no config or weights, or a tensor is missing, unexpected or of another shape.
+    UnsafeFileError
+        If the folder holds a pickle-based file (never opened).
     ModelConfigError
         If the config names an unknown architecture or setting.
     """
@@ -67,7 +71,8 @@ def load_foundation_model(folder: str | Path, *, dtype: torch.dtype = torch.floa
     if not (folder / CONFIG_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
         raise CheckpointError(f"{folder} is not a foundation model folder (no {CONFIG_FILE} and {WEIGHTS_FILE}).",
                               hint="pass the fm/ folder of a 'fedmeki inject' run")
-    config = FoundationConfig(**json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8")))
+    check_no_pickles(folder)
+    config = FoundationConfig(**model_config(json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))))
     model = build_foundation_model(config, tokenizer=AutoTokenizer.from_pretrained(folder), dtype=dtype)
     saved = load_file(str(folder / WEIGHTS_FILE))
     expected = model.trainable_state()

@@ -21,6 +21,7 @@ from fedmeki_models.run_config import make_run_config
 from fedmeki_models.runs import train
 from fedmeki_models.zoo import load_model
 from fedmeki_models.zoo.export import export_model
+from fedmeki_models.zoo.files import PICKLE_SUFFIXES
 from fedmeki_models.zoo.hub import pull_model, push_model, registry_record
 from fedmeki_models.zoo.registry import REGISTRY_FILE, RegistryError, load_registry, pinned_revision
 
@@ -282,3 +283,8 @@ def test_hub_specs_are_parsed_strictly(local_run):
         load_model("hf://org/name@")
     with pytest.raises(InvalidParameterError, match="--client"):
         predict("hf://org/name", "unused", "unused", client=1)
+
+
+def test_the_docs_name_every_refused_suffix():
+    text = (Path(__file__).resolve().parents[2] / "docs" / "zoo.md").read_text()
+    assert [suffix for suffix in PICKLE_SUFFIXES if f"`{suffix}`" not in text] == []

@@ -16,10 +16,11 @@ from fedmeki_eval.report import write_reports
 from fedmeki_eval.scorer import score
 from fedmeki_models.errors import CheckpointError, ModelConfigError, UnsafeFileError
 from fedmeki_models.predict import predict
-from fedmeki_models.provenance import read_provenance, write_provenance
+from fedmeki_models.provenance import model_config, read_provenance, write_provenance
 from fedmeki_models.run_config import make_run_config
 from fedmeki_models.runs import train
 from fedmeki_models.zoo import load_model
+from fedmeki_models.zoo.card import render_model_card
 from fedmeki_models.zoo.export import export_model
 from fedmeki_models.zoo.files import PICKLE_SUFFIXES
 from fedmeki_models.zoo.hub import pull_model, push_model, registry_record
@@ -288,3 +289,24 @@ def test_hub_specs_are_parsed_strictly(local_run):
 def test_the_docs_name_every_refused_suffix():
     text = (Path(__file__).resolve().parents[2] / "docs" / "zoo.md").read_text()
     assert [suffix for suffix in PICKLE_SUFFIXES if f"`{suffix}`" not in text] == []
+
+
+def test_the_card_of_a_baseline_does_not_claim_federated_privacy(local_run):
+    folder = local_run / "model"
+    config = model_config(json.loads((folder / "config.json").read_text()))
+    provenance = read_provenance(folder)
+    federated = render_model_card(config, provenance, kind="local", name="m")
+    assert "Its raw data never left the clients" in federated
+    for baseline, claim in (("centralised", "pooled"), ("local_only", "one client's data only")):
+        provenance["method"]["algorithm"] = baseline
+        card = render_model_card(config, provenance, kind="local", name="m")
+        assert claim in card and "not federated" in card and "never left the clients" not in card
+
+
+def test_a_file_that_is_not_fedmeki_results_is_refused(local_run, tmp_path):
+    (tmp_path / "results.json").write_text(json.dumps({"tasks": {}}))
+    with pytest.raises(InvalidParameterError, match="missing: references, submission"):
+        export_model(local_run, tmp_path / "repo", results=tmp_path)
+    (tmp_path / "results.json").write_text("not json")
+    with pytest.raises(InvalidParameterError, match="not a results.json"):
+        export_model(local_run, tmp_path / "repo", results=tmp_path / "results.json")

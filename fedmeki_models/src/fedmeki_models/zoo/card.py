@@ -74,6 +74,15 @@ def _summary(config: Mapping, provenance: Mapping, kind: str) -> str:
     rounds = f"{method['rounds']} round{'s' if method['rounds'] != 1 else ''}"
     trained = (f"trained with **{method['algorithm']}** ({method['setting'].replace('_', '-')}) over "
                f"{method['clients']} clients (hospitals) for {rounds}")
+    privacy = "Its raw data never left the clients; only model updates did."
+    if method["algorithm"] == "centralised":
+        trained = (f"trained **centrally** on the pooled data of {method['clients']} clients for {rounds} "
+                   "(the upper-bound baseline of FedMEKI, not federated)")
+        privacy = "Its training data were pooled in one place: it is a reference point, not a federated model."
+    elif method["algorithm"] == "local_only":
+        trained = (f"trained on **one client's data only** for {rounds} "
+                   "(the local-only baseline of FedMEKI, not federated)")
+        privacy = "It saw the data of one client, which never left it."
     if kind == "foundation":
         lm = (f"`{TINY}` (a 2-layer Llama built offline from a config, randomly initialised)" if config["lm"] == TINY
               else f"`{config['lm']}`")
@@ -83,7 +92,7 @@ def _summary(config: Mapping, provenance: Mapping, kind: str) -> str:
                 "generation, the four validation tasks zero-shot.")
     tasks = ", ".join(f"`{task}`" for task in config["tasks"])
     return (f"A FedMEKI **local multi-task model** {trained}: one encoder per modality and one yes/no head per "
-            f"task ({tasks}). Its raw data never left the clients; only model updates did.")
+            f"task ({tasks}). {privacy}")
 
 
 def _usage(kind: str, task: str) -> str:

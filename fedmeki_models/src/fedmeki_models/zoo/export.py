@@ -112,12 +112,13 @@ def _read_results(path: str | Path, provenance: Mapping, kind: str) -> dict:
     path = path / RESULTS_JSON if path.is_dir() else path
     try:
         results = json.loads(path.read_text(encoding="utf-8"))
-        submission, references = results["submission"], results["references"]
-        results["tasks"]  # noqa: B018 -- a results file without per-task scores is not one of ours
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise InvalidParameterError(f"{path} is not a results.json of fedmeki eval ({error}).",
-                                    hint="score the model's submission first: fedmeki eval SUBMISSION --out REPORTS"
-                                    ) from None
+        missing = sorted({"submission", "references", "tasks"} - set(results))
+    except (OSError, ValueError, TypeError) as error:
+        missing = [str(error)]
+    if missing:
+        raise InvalidParameterError(f"{path} is not a results.json of fedmeki eval (missing: {', '.join(missing)}).",
+                                    hint="score the model's submission first: fedmeki eval SUBMISSION --out REPORTS")
+    submission, references = results["submission"], results["references"]
     fingerprint = provenance["dataset"]["fingerprint"]
     if references["fingerprint"] != fingerprint:
         raise InvalidParameterError(

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 import yaml
+from huggingface_hub import parse_eval_result_entries
 
 from fedmeki_data.tasks import TASKS
 from fedmeki_eval.errors import InvalidSubmissionError
@@ -96,8 +97,10 @@ def test_reports(template, tmp_path):
     markdown = (tmp_path / "reports" / "results.md").read_text()
     assert all(f"`{task_id}`" in markdown for task_id in TASKS)
     entry = yaml.safe_load((tmp_path / "reports" / ".eval_results" / "covid19.yaml").read_text())
-    assert entry[0]["dataset"]["task_id"] == "covid19"
-    assert entry[0]["value"] == results["tasks"]["covid19"]["main_score"]
+    (parsed,) = parse_eval_result_entries(entry)  # the Hub's own reader of the format
+    assert (parsed.task_id, parsed.dataset_id) == ("covid19", results["references"]["source"])
+    assert parsed.value == results["tasks"]["covid19"]["main_score"]
+    assert parsed.notes == f"fedmeki eval {results['fedmeki_version']}, strict protocol, f1"
     assert len(written) == 2 + 8
     assert plot_results(results, tmp_path / "scores.png").read_bytes()[:4] == b"\x89PNG"
 

@@ -30,13 +30,15 @@ def demo(
 
     Writes DIR/data (the dataset, with data_clients.png), DIR/run (the run: history, curves, the local
     model and the foundation model fm/), DIR/submission and DIR/submission-fm (the predictions of the
-    local model and of the foundation model, each with results/). Re-running replaces the previous demo
+    local model and of the foundation model, each with results/), and DIR/zoo/local and DIR/zoo/foundation
+    (both models as Hub repositories with their scores in the card). Re-running replaces the previous demo
     output; a folder that is not a FedMEKI output is never touched.
     """
     from fedmeki_data.plots import plot_label_distribution
     from fedmeki_models.predict import predict
     from fedmeki_models.run_config import DEMO_INJECTION, demo_run_config
     from fedmeki_models.runs import MODEL_DIR, train
+    from fedmeki_models.zoo.export import export_model
 
     output = Output(output_format)
     data = make_demo(out / "data", size=size, config=PartitionConfig(seed=seed), tasks=None, overwrite=True,
@@ -50,7 +52,9 @@ def demo(
     run["run"] = str(out / "run")
     results = {"local": score_and_report(out / "submission", plot=out / "scores.png"),
                "foundation": score_and_report(out / "submission-fm", plot=out / "scores-fm.png")}
-    output.result({"data": data, "training": run, "results": results}, _render)
+    zoo = {name: export_model(model, out / "zoo" / name, results=results[name]["reports"]["folder"], overwrite=True)
+           for name, model in (("local", out / "run" / MODEL_DIR), ("foundation", out / "run"))}
+    output.result({"data": data, "training": run, "results": results, "zoo": zoo}, _render)
 
 
 def _render(console, result) -> None:
@@ -63,6 +67,10 @@ def _render(console, result) -> None:
         render_results(console, result["results"][name])
     console.print("\n[bold]Side by side[/bold] (main metric, %; the local model has no head for validation tasks)")
     console.print(side_by_side(result["results"]))
+    folders = [summary["out"] for summary in result["zoo"].values()]
+    console.print(f"\nHub-ready model repositories, each with a model card holding its scores: {', '.join(folders)}"
+                  f"\nCheck what would be published with: fedmeki zoo push {folders[-1]} ORG/NAME --dry-run",
+                  markup=False)
 
 
 def side_by_side(results: dict) -> Table:

@@ -93,6 +93,10 @@ def test_top_level_demo_trains_predicts_scores_and_reruns(tmp_path):
     assert "fedavg multi_task" in result.stdout and "Standard scorer" in result.stdout
     side_by_side = result.stdout[result.stdout.index("Side by side"):]
     assert all(task in side_by_side for task in ("sepsis", "medical_vqa", "ecg_noise_clarification"))
+    card = (tmp_path / "demo" / "zoo" / "foundation" / "README.md").read_text()
+    assert "| `medical_vqa` | validation |" in card and "synthetic data" in card
+    assert (tmp_path / "demo" / "zoo" / "local" / "model.safetensors").is_file()
+    assert f"fedmeki zoo push {tmp_path / 'demo' / 'zoo' / 'foundation'}" in result.stdout
 
 
 def test_debug_mode_shows_the_traceback(tmp_path):

@@ -9,7 +9,6 @@ results table in the card. Results of another model or dataset are refused.
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,8 +23,6 @@ from fedmeki_models.runs import model_folder
 from fedmeki_models.zoo.card import render_model_card
 from fedmeki_models.zoo.files import PUBLISHABLE, check_no_pickles, matches, repo_files
 from fedmeki_models.zoo.hub import CARD_FILE, FOUNDATION, model_kind
-
-logger = logging.getLogger(__name__)
 
 _COPIED = [pattern for pattern in PUBLISHABLE if pattern not in (CARD_FILE, RESULTS_JSON, ".eval_results/*.yaml")]
 _KIND = "FedMEKI model repository folder"
@@ -58,8 +55,9 @@ def export_model(run: str | Path, out: str | Path, *, results: str | Path | None
     Returns
     -------
     dict
-        ``out``, ``kind``, ``name``, ``repo_id``, ``files``, ``dataset_repo`` and ``eval_results`` (how many
-        tasks).
+        ``out``, ``kind``, ``name``, ``repo_id``, ``files``, ``dataset_repo`` and ``eval_results``: how many
+        tasks have ``.eval_results`` entries (0 when the dataset is not on the Hub: the results are then in
+        the card's table only).
 
     Raises
     ------
@@ -99,9 +97,6 @@ def export_model(run: str | Path, out: str | Path, *, results: str | Path | None
             if dataset_repo:
                 write_eval_results(scored, staging, dataset_id=dataset_repo)
         files = repo_files(staging)
-    if scored is not None and not dataset_repo:
-        logger.warning("The results are in the card's table only: the model was trained on a local folder; "
-                       "pass dataset_repo (--dataset-repo) to link them to the Hub dataset.")
     return {"out": str(out), "kind": kind, "name": name, "repo_id": repo_id, "files": files,
             "dataset_repo": dataset_repo,
             "eval_results": len(scored["tasks"]) if scored is not None and dataset_repo else 0}

@@ -14,7 +14,10 @@ from transformers import DeiTConfig, DeiTForImageClassificationWithTeacher
 
 from fedmeki_models.config import model_config
 from fedmeki_models.errors import CheckpointError, ModelConfigError
+from fedmeki_models.injection.config import InjectionConfig
 from fedmeki_models.model import LocalModel, build_local_model
+from fedmeki_models.run_config import make_run_config
+from fedmeki_models.training import TrainingConfig
 
 TASKS = ("lung_opacity", "covid19", "ecg_abnormal", "mortality")
 STEPS = 12
@@ -234,3 +237,15 @@ def test_ecg_tokens_are_one_per_lead_in_the_paper_shape_and_one_per_channel_when
 
     assert paper.shape == (2, 12, 16)
     assert widened.shape == (2, 32, 64)
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: TrainingConfig(lr=0), "Invalid training setting lr=0."),
+    (lambda: make_run_config(None, data="data", rounds=0), "Invalid run setting rounds=0."),
+    (lambda: InjectionConfig(grad_accumulation=0), "Invalid injection setting grad_accumulation=0."),
+    (lambda: InjectionConfig(rank=0), "Invalid foundation model setting rank=0."),
+])
+def test_every_config_names_an_invalid_setting_with_its_value_and_the_valid_ranges(build, message):
+    with pytest.raises(ModelConfigError) as raised:
+        build()
+    assert str(raised.value) == message and ">= 1" in raised.value.hint

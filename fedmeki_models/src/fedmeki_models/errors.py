@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fedmeki_data.errors import FedmekiError, UsageError
 
 
 class ModelConfigError(UsageError, ValueError):
     """A model or training configuration that cannot be built: unknown preset, task or architecture, bad size."""
+
+
+def check_settings(config: object, kind: str, checks: Mapping[str, bool], *, hint: str) -> None:
+    """Raise :class:`ModelConfigError` for the first setting of ``config`` whose check is False, with its value.
+
+    Every config dataclass validates itself this way, so the message always reads
+    ``Invalid <kind> setting <name>=<value>.`` with the valid ranges as the hint.
+    """
+    for name, valid in checks.items():
+        if not valid:
+            raise ModelConfigError(f"Invalid {kind} setting {name}={getattr(config, name)!r}.", hint=hint)
 
 
 class CheckpointError(FedmekiError):

@@ -15,7 +15,7 @@ import yaml
 
 from fedmeki_data.tasks import get_task, tasks_with_role
 from fedmeki_models.config import PRESETS, LocalModelConfig, model_config
-from fedmeki_models.errors import ModelConfigError
+from fedmeki_models.errors import ModelConfigError, check_settings
 from fedmeki_models.injection.config import InjectionConfig
 from fedmeki_models.training import TrainingConfig
 
@@ -97,16 +97,14 @@ class RunConfig:
                                        hint=f"train on: {', '.join(order)}")
         object.__setattr__(self, "tasks", tuple(sorted(set(self.tasks), key=order.index)))
         object.__setattr__(self, "algorithm_params", dict(self.algorithm_params))
-        problems = {
+        checks = {
             "tasks": bool(self.tasks), "rounds": self.rounds >= 1, "fraction": 0 < self.fraction <= 1,
             "min_clients": self.min_clients >= 1, "eval_every": self.eval_every >= 0,
             "setting": self.setting in _SETTINGS, "variant": self.variant in _VARIANTS,
         }
-        for name, valid in problems.items():
-            if not valid:
-                raise ModelConfigError(f"Invalid run setting {name}={getattr(self, name)!r}.",
-                                       hint="rounds and min_clients >= 1, 0 < fraction <= 1, eval_every >= 0, "
-                                            f"setting {'|'.join(_SETTINGS)}, variant {'|'.join(_VARIANTS)}")
+        check_settings(self, "run", checks,
+                       hint="rounds and min_clients >= 1, 0 < fraction <= 1, eval_every >= 0, "
+                            f"setting {'|'.join(_SETTINGS)}, variant {'|'.join(_VARIANTS)}")
         if self.preset not in PRESETS:
             raise ModelConfigError(f"Unknown model preset {self.preset!r}.",
                                    hint=f"choose one of: {', '.join(PRESETS)}")

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from fedmeki_models.errors import ModelConfigError
+from fedmeki_models.errors import ModelConfigError, check_settings
 from fedmeki_models.fl.types import Weights
 
 if TYPE_CHECKING:
@@ -61,11 +61,8 @@ class TrainingConfig:
                   "grad_clip": self.grad_clip is None or self.grad_clip > 0,
                   "optimizer": self.optimizer in ("adam", "adamw", "sgd"),
                   "precision": self.precision in ("fp32", "bf16")}
-        for name, valid in checks.items():
-            if not valid:
-                raise ModelConfigError(f"Invalid training setting {name}={getattr(self, name)!r}.",
-                                       hint="epochs and batch_size >= 1, lr > 0, 0 <= momentum < 1, "
-                                            "optimizer adam|adamw|sgd, precision fp32|bf16")
+        check_settings(self, "training", checks, hint="epochs and batch_size >= 1, lr > 0, 0 <= momentum < 1, "
+                                                      "optimizer adam|adamw|sgd, precision fp32|bf16")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict for run configs."""

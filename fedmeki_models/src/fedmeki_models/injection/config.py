@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from fedmeki_models.config import LocalModelConfig
-from fedmeki_models.errors import ModelConfigError
+from fedmeki_models.errors import ModelConfigError, check_settings
 
 FM_ARCHITECTURE = "fedmeki-fm-v1"
 TINY = "tiny"
@@ -73,11 +73,8 @@ class FoundationConfig:
         checks = {"adapter": self.adapter in ("lora", "moe_lora"), "rank": self.rank >= 1, "alpha": self.alpha > 0,
                   "dropout": 0 <= self.dropout < 1, "experts": self.experts >= 1,
                   "target_modules": bool(self.target_modules), "max_text_tokens": self.max_text_tokens >= 8}
-        for name, valid in checks.items():
-            if not valid:
-                raise ModelConfigError(f"Invalid foundation model setting {name}={getattr(self, name)!r}.",
-                                       hint="adapter lora|moe_lora, rank and experts >= 1, alpha > 0, "
-                                            "0 <= dropout < 1, max_text_tokens >= 8")
+        check_settings(self, "foundation model", checks, hint="adapter lora|moe_lora, rank and experts >= 1, "
+                                                              "alpha > 0, 0 <= dropout < 1, max_text_tokens >= 8")
 
     @property
     def scaling(self) -> float:
@@ -134,11 +131,9 @@ class InjectionConfig:
         checks = {"epochs": self.epochs >= 1, "batch_size": self.batch_size >= 1,
                   "grad_accumulation": self.grad_accumulation >= 1, "lr": self.lr > 0,
                   "weight_decay": self.weight_decay >= 0, "precision": self.precision in ("fp32", "bf16")}
-        for name, valid in checks.items():
-            if not valid:
-                raise ModelConfigError(f"Invalid injection setting {name}={getattr(self, name)!r}.",
-                                       hint="epochs, batch_size and grad_accumulation >= 1, lr > 0, "
-                                            "weight_decay >= 0, precision fp32|bf16")
+        check_settings(self, "injection", checks,
+                       hint="epochs, batch_size and grad_accumulation >= 1, lr > 0, weight_decay >= 0, "
+                            "precision fp32|bf16")
         self.foundation_config(LocalModelConfig())  # the adapter settings are checked there
 
     def foundation_config(self, local: LocalModelConfig) -> FoundationConfig:

@@ -77,11 +77,11 @@ def _summary(config: Mapping, provenance: Mapping, kind: str) -> str:
     privacy = "Its raw data never left the clients; only model updates did."
     if method["algorithm"] == "centralised":
         trained = (f"trained **centrally** on the pooled data of {method['clients']} clients for {rounds} "
-                   "(the upper-bound baseline of FedMEKI, not federated)")
+                   "(the centralised reference baseline, not federated)")
         privacy = "Its training data were pooled in one place: it is a reference point, not a federated model."
     elif method["algorithm"] == "local_only":
         trained = (f"trained on **one client's data only** for {rounds} "
-                   "(the local-only baseline of FedMEKI, not federated)")
+                   "(the local-only reference baseline, not federated)")
         privacy = "It saw the data of one client, which never left it."
     if kind == "foundation":
         lm = (f"`{TINY}` (a 2-layer Llama built offline from a config, randomly initialised)" if config["lm"] == TINY

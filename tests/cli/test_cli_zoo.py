@@ -7,6 +7,12 @@ import shutil
 import pytest
 from cli_helpers import assert_one_line_error, run
 
+from fedmeki_eval.report import write_reports
+from fedmeki_eval.scorer import score
+from fedmeki_models.predict import predict
+from fedmeki_models.run_config import make_run_config
+from fedmeki_models.runs import train
+
 REPO = "fedmeki-org/cli-model"
 
 
@@ -18,14 +24,14 @@ def test_every_zoo_command_has_help_with_examples(verb):
 
 @pytest.fixture(scope="module")
 def exported(tiny_demo, tmp_path_factory):
-    """A one-round FedAvg run, its submission, its results and its repository folder, all by the CLI
-    (tests must not modify them)."""
+    """A one-round FedAvg run, its submission and results (made in-process: train, predict and eval have their
+    own CLI tests), and its repository folder written by `fedmeki zoo export` (tests must not modify them)."""
     tmp_path = tmp_path_factory.mktemp("zoo-cli")
-    trained = run("train", "--data", tiny_demo, "--preset", "small", "--batch-size", "16", "--rounds", "1",
-                  "--tasks", "covid19,mortality", "--out", tmp_path / "run")
-    assert trained.returncode == 0, trained.stderr
-    assert run("predict", "--model", tmp_path / "run", "--data", tiny_demo, "--out", tmp_path / "sub").returncode == 0
-    assert run("eval", tmp_path / "sub", "--out", tmp_path / "reports").returncode == 0
+    config = make_run_config(None, data=str(tiny_demo), tasks=("covid19", "mortality"), preset="small", rounds=1,
+                             eval_every=0, training={"batch_size": 16})
+    train(config, tmp_path / "run")
+    predict(tmp_path / "run", tiny_demo, tmp_path / "sub")
+    write_reports(score(tmp_path / "sub", references=tiny_demo, n_resamples=50), tmp_path / "reports")
     made = run("zoo", "export", tmp_path / "run", "--results", tmp_path / "reports" / "results.json",
                "--dataset-repo", "fedmeki-org/fedmeki-demo", "--repo-id", REPO, "--out", tmp_path / "repo",
                "--format", "json")

@@ -112,13 +112,14 @@ class InjectionConfig:
         Recompute activations in the backward pass (saves GPU memory on large language models).
     """
 
-    fm: str = TINY
-    adapter: Adapter = "moe_lora"
-    rank: int = 8
-    alpha: float = 32.0
-    dropout: float = 0.1
-    experts: int = 12
-    max_text_tokens: int = 128
+    # The adapter settings default to FoundationConfig's own (a dataclass keeps each default as a class attribute).
+    fm: str = FoundationConfig.lm
+    adapter: Adapter = FoundationConfig.adapter
+    rank: int = FoundationConfig.rank
+    alpha: float = FoundationConfig.alpha
+    dropout: float = FoundationConfig.dropout
+    experts: int = FoundationConfig.experts
+    max_text_tokens: int = FoundationConfig.max_text_tokens
     epochs: int = 1
     batch_size: int = 16
     grad_accumulation: int = 1

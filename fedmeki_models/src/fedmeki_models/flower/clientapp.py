@@ -2,7 +2,7 @@
 
 A SuperNode serves one client (site) of the partition. Its node config names the site and its data::
 
-    flower-supernode ... --node-config 'data-dir="/data/fedmeki" client-id=2'
+    flower-supernode ... --node-config 'data-dir="DATA_DIR" client-id=2'
 
 ``data-dir`` is a FedMEKI dataset folder holding the site's ``client_<client-id>`` split (and, for
 evaluation, the ``validation`` rows tagged with its client id); ``device`` (``auto``, ``cpu``, ``cuda:N``)

@@ -266,15 +266,26 @@ def push_dataset(folder: str | Path, repo_id: str, *, private: bool = False, gat
     files = sorted([*manifest["files"], MANIFEST_NAME, "README.md"])
     if dry_run:
         return files
+    upload_files(folder, repo_id, files, repo_type="dataset", private=private, gated=gated, api=api,
+                 commit_message=f"FedMEKI dataset {manifest['fingerprint']}")
+    return files
+
+
+def upload_files(folder: str | Path, repo_id: str, files: list[str], *, repo_type: str, private: bool,
+                 commit_message: str, gated: bool = False, api=None):
+    """Create ``repo_id`` if it is missing and upload exactly ``files`` of ``folder`` in one commit.
+
+    Shared by dataset and model pushes, which check the folder first. ``api`` defaults to a new
+    ``huggingface_hub.HfApi()``. Returns the ``CommitInfo`` of the upload.
+    """
     if api is None:
         from huggingface_hub import HfApi
 
         api = HfApi()
-    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+    api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
     if gated:
-        api.update_repo_settings(repo_id, repo_type="dataset", gated="manual")
-    api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=folder, allow_patterns=files,
-                      commit_message=f"FedMEKI dataset {manifest['fingerprint']}")
-    return files
+        api.update_repo_settings(repo_id, repo_type=repo_type, gated="manual")
+    return api.upload_folder(repo_id=repo_id, repo_type=repo_type, folder_path=folder, allow_patterns=files,
+                             commit_message=commit_message)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fedmeki_data.atomic import atomic_folder
 from fedmeki_data.errors import InvalidParameterError, PublishRefusedError
-from fedmeki_data.hub import is_repo_id
+from fedmeki_data.hub import is_repo_id, upload_files
 from fedmeki_data.tasks import TASKS
 from fedmeki_eval.report import RESULTS_JSON
 from fedmeki_models.errors import CheckpointError, ModelConfigError
@@ -223,16 +223,10 @@ def push_model(folder: str | Path, repo_id: str, *, private: bool = False, commi
     result = {"repo_id": repo_id, "private": private, "files": files, "uploaded": False}
     if dry_run:
         return result
-    if api is None:
-        from huggingface_hub import HfApi
-
-        api = HfApi()
     method = provenance.get("method") or {}
     message = commit_message or (f"FedMEKI {method.get('algorithm', 'model')} {method.get('setting', '')} "
                                  f"(dataset {(provenance.get('dataset') or {}).get('fingerprint', 'unknown')})")
-    api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
-    commit = api.upload_folder(repo_id=repo_id, repo_type="model", folder_path=folder, allow_patterns=files,
-                               commit_message=message)
+    commit = upload_files(folder, repo_id, files, repo_type="model", private=private, commit_message=message, api=api)
     return {**result, "uploaded": True, "revision": commit.oid,
             "registry_record": registry_record(folder, repo_id, commit.oid).to_dict()}
 

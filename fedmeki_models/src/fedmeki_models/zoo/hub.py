@@ -20,7 +20,7 @@ from fedmeki_eval.report import RESULTS_JSON
 from fedmeki_models.errors import CheckpointError, ModelConfigError
 from fedmeki_models.provenance import MODEL_CONFIG, read_provenance
 from fedmeki_models.runs import model_folder
-from fedmeki_models.zoo.files import check_no_pickles, publishable_files
+from fedmeki_models.zoo.files import check_no_pickles, publishable_files, repo_files
 from fedmeki_models.zoo.registry import ZooEntry, pinned_revision
 
 HF_SCHEME = "hf://"
@@ -160,11 +160,10 @@ def pull_model(repo_id: str, *, revision: str | None = None, out: str | Path | N
     if out is None:
         return source
     with atomic_folder(out, overwrite=overwrite, marker=MODEL_CONFIG, kind="FedMEKI model folder") as staging:
-        for path in source.folder.rglob("*"):
-            if path.is_file():
-                target = staging / path.relative_to(source.folder)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(path, target)  # the cache holds symlinks into blobs/: copy what they point to
+        for name in repo_files(source.folder):
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source.folder / name, target)  # the cache holds symlinks into blobs/: copy their targets
     return ModelSource(Path(out), source.repo_id, source.revision)
 
 

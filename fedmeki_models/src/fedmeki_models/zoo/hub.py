@@ -57,7 +57,10 @@ def parse_hub_spec(spec: str) -> tuple[str, str | None]:
 
 
 def locate_model(spec: str | Path, *, client: int | None = None, cache_dir: str | Path | None = None) -> ModelSource:
-    """The model folder that ``spec`` names, downloaded first when it is ``hf://...``, checked for pickles.
+    """The model folder that ``spec`` names, downloaded (and checked for pickles) first when it is ``hf://...``.
+
+    A local folder is checked by the loaders (``LocalModel.from_pretrained``, ``load_foundation_model``), which
+    are what read it.
 
     Parameters
     ----------
@@ -75,12 +78,10 @@ def locate_model(spec: str | Path, *, client: int | None = None, cache_dir: str 
     CheckpointError
         If the model cannot be found or downloaded.
     UnsafeFileError
-        If the folder holds a pickle-based file.
+        If a downloaded repo holds a pickle-based file.
     """
     if not is_hub_spec(spec):
-        folder = model_folder(spec, client=client)
-        check_no_pickles(folder)
-        return ModelSource(folder)
+        return ModelSource(model_folder(spec, client=client))
     if client is not None:
         raise InvalidParameterError("--client applies to local-only run folders, not to Hub models.",
                                     hint="drop --client")

@@ -15,32 +15,39 @@ def tiny_demo(tmp_path_factory):
     return out
 
 
-@pytest.fixture
-def hub_cache(tmp_path, monkeypatch):
-    """``publish(folder, repo_id) -> commit``: put a folder into an offline Hub cache as ``repo_id``'s main.
+class HubCache:
+    """An offline Hub cache at ``path``: ``publish`` puts a folder in it as a repo's ``main``.
 
-    The cache has the layout huggingface_hub resolves with ``HF_HUB_OFFLINE=1``:
-    ``models--org--name/refs/main`` holding a commit hash, and the files in ``snapshots/<commit>/``. It is
-    this process's cache (and, through the environment, that of the processes tests start).
+    The layout is the one huggingface_hub resolves with ``HF_HUB_OFFLINE=1``: ``models--org--name/refs/main``
+    holding a commit hash, and the files in ``snapshots/<commit>/``.
     """
-    import hashlib
-    import shutil
 
-    import huggingface_hub.constants
+    def __init__(self, path):
+        self.path = path
 
-    cache = tmp_path / "hf-cache"
-    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    # huggingface_hub reads both once, at import: this process sees them through its constants.
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    def publish(self, folder, repo_id):
+        """Copy ``folder`` into the cache as ``repo_id`` at a commit derived from the id; return the commit."""
+        import hashlib
+        import shutil
 
-    def publish(folder, repo_id):
         commit = hashlib.sha1(repo_id.encode()).hexdigest()
-        repo = cache / f"models--{repo_id.replace('/', '--')}"
+        repo = self.path / f"models--{repo_id.replace('/', '--')}"
         shutil.copytree(folder, repo / "snapshots" / commit)
         (repo / "refs").mkdir()
         (repo / "refs" / "main").write_text(commit)
         return commit
 
-    return publish
+
+@pytest.fixture
+def hub_cache(tmp_path, monkeypatch):
+    """A :class:`HubCache` that is this process's cache (and, through the environment, that of the processes
+    tests start), offline."""
+    import huggingface_hub.constants
+
+    cache = HubCache(tmp_path / "hf-cache")
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache.path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # huggingface_hub reads both once, at import: this process sees them through its constants.
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache.path))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    return cache

@@ -50,7 +50,7 @@ def test_export_push_dry_run_then_predict_from_the_offline_hub(exported, tiny_de
     text = run("zoo", "push", made / "repo", REPO, "--dry-run")
     assert "Would upload 6 files to fedmeki-org/cli-model" in text.stdout and "  model.safetensors" in text.stdout
 
-    commit = hub_cache(made / "repo", REPO)
+    commit = hub_cache.publish(made / "repo", REPO)
     predicted = run("predict", "--model", f"hf://{REPO}", "--data", tiny_demo, "--out", tmp_path / "sub-hub",
                     "--format", "json")
     assert predicted.returncode == 0, predicted.stderr
@@ -67,7 +67,7 @@ def test_export_push_dry_run_then_predict_from_the_offline_hub(exported, tiny_de
 def test_pickles_unknown_repos_and_bad_specs_fail_in_one_line(exported, tiny_demo, tmp_path, hub_cache):
     shutil.copytree(exported[0] / "repo", tmp_path / "repo")
     (tmp_path / "repo" / "pytorch_model.bin").write_bytes(pickle.dumps({"weights": 1}))
-    hub_cache(tmp_path / "repo", REPO)
+    hub_cache.publish(tmp_path / "repo", REPO)
     assert_one_line_error(run("zoo", "push", tmp_path / "repo", REPO, "--dry-run"), 1, "pytorch_model.bin")
     assert_one_line_error(run("predict", "--model", f"hf://{REPO}", "--data", tiny_demo, "--out", tmp_path / "s"),
                           1, "pytorch_model.bin")

@@ -6,7 +6,6 @@ import dataclasses
 import json
 import logging
 
-import huggingface_hub.constants
 import pytest
 import safetensors.torch
 import torch
@@ -188,38 +187,34 @@ LEGACY_NAMES = {"layers.": "encoder.layer.", "attention.q_proj": "attention.atte
 """transformers 5 names -> the names in the DeiT checkpoints on the Hub (written by transformers 4)."""
 
 
-def make_hub_cache(tmp_path):
-    """A Hub cache holding ``org/tiny-deit`` at a fake commit, with the weight names of the real DeiT checkpoints."""
-    commit = "0123456789abcdef0123456789abcdef01234567"
-    repo = tmp_path / "hub" / "models--org--tiny-deit"
-    snapshot = repo / "snapshots" / commit
-    expected = save_tiny_deit(snapshot)
+def publish_legacy_deit(tmp_path, hub_cache):
+    """``org/tiny-deit`` in the offline cache, with the weight names of the real DeiT checkpoints; its weights."""
+    folder = tmp_path / "tiny-deit"
+    expected = save_tiny_deit(folder)
     legacy = {}
-    for key, value in safetensors.torch.load_file(snapshot / "model.safetensors").items():
+    for key, value in safetensors.torch.load_file(folder / "model.safetensors").items():
         for new, old in LEGACY_NAMES.items():
             key = key.replace(new, old)
         legacy[key] = value
     assert "deit.encoder.layer.0.attention.attention.query.weight" in legacy
-    safetensors.torch.save_file(legacy, snapshot / "model.safetensors", metadata={"format": "pt"})
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text(commit)
-    return tmp_path / "hub", expected
+    safetensors.torch.save_file(legacy, folder / "model.safetensors", metadata={"format": "pt"})
+    hub_cache.publish(folder, "org/tiny-deit")
+    return expected
 
 
-def test_image_weights_from_the_offline_hub_cache(tmp_path, monkeypatch, config):
-    hub, expected = make_hub_cache(tmp_path)
-    assert_adopted(build_local_model(config, image_weights="org/tiny-deit", cache_dir=hub), expected, "org/tiny-deit")
-    # huggingface_hub reads HF_HUB_CACHE once, at import: a cache set by the environment is this constant.
-    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(hub))
+def test_image_weights_from_the_offline_hub_cache(tmp_path, hub_cache, config):
+    expected = publish_legacy_deit(tmp_path, hub_cache)
+    assert_adopted(build_local_model(config, image_weights="org/tiny-deit", cache_dir=hub_cache.path), expected,
+                   "org/tiny-deit")
+    # The cache set by the environment (the hub_cache fixture sets it, and huggingface_hub's constant).
     assert_adopted(build_local_model(config, image_weights="org/tiny-deit"), expected, "org/tiny-deit")
 
 
-def test_unloadable_image_weights_warn_and_fall_back_to_random(tmp_path, caplog, config):
-    hub, _ = make_hub_cache(tmp_path)
+def test_unloadable_image_weights_warn_and_fall_back_to_random(tmp_path, hub_cache, caplog, config):
+    publish_legacy_deit(tmp_path, hub_cache)
     random = build_local_model(config, seed=2)
     with caplog.at_level(logging.WARNING, logger="fedmeki_models.model"):
-        model = build_local_model(config, seed=2, image_weights="org/not-cached", cache_dir=hub)
+        model = build_local_model(config, seed=2, image_weights="org/not-cached", cache_dir=hub_cache.path)
     assert model.config == random.config and model.config.image_init == "random"
     assert any(r.levelno == logging.WARNING and "random weights" in r.getMessage()
                and "org/not-cached" in r.getMessage() for r in caplog.records)

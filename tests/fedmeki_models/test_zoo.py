@@ -74,7 +74,7 @@ def test_export_then_folder_then_offline_hub_give_identical_predictions(run_fixt
 
     from_run = predict(run, tiny_demo, tmp_path / "from-run")
     from_folder = predict(tmp_path / "repo", tiny_demo, tmp_path / "from-folder")
-    commit = hub_cache(tmp_path / "repo", "fedmeki-org/zoo-model")
+    commit = hub_cache.publish(tmp_path / "repo", "fedmeki-org/zoo-model")
     from_hub = predict("hf://fedmeki-org/zoo-model", tiny_demo, tmp_path / "from-hub")
 
     expected = predictions(tmp_path / "from-run")
@@ -119,7 +119,7 @@ def test_the_card_metadata_validates_and_its_results_equal_results_json(local_ru
 
 def test_the_cards_usage_lines_run(local_run, tiny_demo, tmp_path, hub_cache):
     export_model(local_run, tmp_path / "repo", repo_id="fedmeki-org/usage")
-    hub_cache(tmp_path / "repo", "fedmeki-org/usage")
+    hub_cache.publish(tmp_path / "repo", "fedmeki-org/usage")
     text = ModelCard.load(tmp_path / "repo" / "README.md").text
     code = text.split("```python\n")[1].split("```")[0].replace("DATASET", str(tiny_demo))
     namespace = {}
@@ -162,7 +162,7 @@ def test_a_pickle_in_a_model_folder_is_refused_on_load_and_push_and_never_opened
     export_model(local_run, tmp_path / "repo")
     trap = tmp_path / "unpickled"
     (tmp_path / "repo" / name).write_bytes(pickle.dumps(_Trap(trap)))
-    hub_cache(tmp_path / "repo", "fedmeki-org/trap")
+    hub_cache.publish(tmp_path / "repo", "fedmeki-org/trap")
 
     for spec in (tmp_path / "repo", "hf://fedmeki-org/trap"):
         with pytest.raises(UnsafeFileError, match=f"{name}.*did not open"):
@@ -246,7 +246,7 @@ def test_push_refuses_unknown_files_credentialed_data_and_folders_without_a_card
 
 def test_pull_copies_a_cached_repo_into_a_folder_of_its_own(local_run, tmp_path, hub_cache):
     export_model(local_run, tmp_path / "repo")
-    commit = hub_cache(tmp_path / "repo", "fedmeki-org/pulled")
+    commit = hub_cache.publish(tmp_path / "repo", "fedmeki-org/pulled")
     source = pull_model("fedmeki-org/pulled", out=tmp_path / "copy")
     assert source.revision == commit and source.folder == tmp_path / "copy"
     for path in (tmp_path / "repo").iterdir():

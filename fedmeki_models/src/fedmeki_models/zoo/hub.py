@@ -1,8 +1,8 @@
 """Models by ``hf://org/name[@revision]`` or by folder: locate, download, load and publish them.
 
 Downloads go through ``huggingface_hub.snapshot_download``, so they use the local cache and work with
-``HF_HUB_OFFLINE=1`` once a snapshot is there. Every folder is checked before anything in it is read:
-a pickle-based file is an error, never unpickled.
+``HF_HUB_OFFLINE=1`` once a snapshot is there. A download is checked as soon as it is on disk, and a
+folder by the loaders before any weights are read: a pickle-based file is an error, never unpickled.
 """
 
 from __future__ import annotations
